@@ -1,0 +1,221 @@
+"""Catalog services: open a data directory, search it by photo, add and remove products.
+
+Plain functions and one small ``Catalog`` object that owns the database, the image store, the encoder and
+the search index of one ``LOOKBOOK_HOME``; the CLI, the web app and workers all go through here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+from sqlalchemy import func, select
+
+from lookbook.catalog.indexing import (
+    DEFAULT_COLOUR_WEIGHT, IndexManifest, open_index, sync_index,
+)
+from lookbook.catalog.models import Product, ProductVector
+from lookbook.config import Paths, get_paths
+from lookbook.db import Database
+from lookbook.search.index import VectorIndex
+from lookbook.storage import LocalImageStore
+from lookbook.vision.colour import combine
+from lookbook.vision.encoder import Encoder, find_model_dir
+from lookbook.vision.images import load_image
+
+
+class ProductNotFoundError(LookupError):
+    """No product with that id."""
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    category: str | None = None        # matches the specific category or a broader one (e.g. Topwear)
+    gender: str | None = None
+    colour: str | None = None
+    min_price_minor: int | None = None
+    max_price_minor: int | None = None
+    in_stock: bool = False
+
+    def is_empty(self) -> bool:
+        return self == SearchFilters()
+
+
+@dataclass
+class SearchHit:
+    id: int
+    name: str
+    score: float
+    category: str | None
+    gender: str | None
+    colour: str | None
+    price_minor: int | None
+    currency: str
+    in_stock: bool
+    labels: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id, "name": self.name, "score": round(self.score, 4), "category": self.category,
+            "gender": self.gender, "colour": self.colour, "price_minor": self.price_minor,
+            "currency": self.currency, "in_stock": self.in_stock, "labels": self.labels,
+        }
+
+
+class Catalog:
+    """Everything one data directory holds, opened lazily."""
+
+    def __init__(self, paths: Paths | None = None, *, colour_weight: float | None = None):
+        self.paths = paths or get_paths()
+        self.paths.home.mkdir(parents=True, exist_ok=True)
+        self.db = Database(self.paths.database_url)
+        self.store = LocalImageStore(self.paths.images)
+        self._colour_weight = colour_weight
+        self._lock = threading.Lock()
+
+    @cached_property
+    def encoder(self) -> Encoder:
+        return Encoder(find_model_dir(self.paths.catalog_model, self.paths.default_model))
+
+    @property
+    def colour_weight(self) -> float:
+        if self._colour_weight is not None:
+            return self._colour_weight
+        saved = IndexManifest.read(self.paths.index)
+        return saved.colour_weight if saved else DEFAULT_COLOUR_WEIGHT
+
+    @cached_property
+    def index(self) -> VectorIndex:
+        manifest = IndexManifest(self.encoder.vector_version, self.colour_weight)
+        index = open_index(self.paths.index, manifest)
+        if index is None:  # first use, or the model / colour weight changed: build from stored vectors
+            index = sync_index(db=self.db, encoder=self.encoder, directory=self.paths.index,
+                               colour_weight=self.colour_weight)
+        return index
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def allowed_ids(catalog: Catalog, filters: SearchFilters) -> np.ndarray | None:
+    """Ids of the products that pass the filters (None when there is no filter)."""
+    if filters.is_empty():
+        return None
+    query = select(Product.id)
+    if filters.category:
+        name = filters.category.casefold()
+        query = query.where(
+            (func.lower(Product.category) == name)
+            | (func.lower(Product.labels["masterCategory"].as_string()) == name)
+            | (func.lower(Product.labels["subCategory"].as_string()) == name)
+        )
+    if filters.gender:
+        query = query.where(func.lower(Product.gender) == filters.gender.casefold())
+    if filters.colour:
+        query = query.where(func.lower(Product.colour) == filters.colour.casefold())
+    if filters.min_price_minor is not None:
+        query = query.where(Product.price_minor >= filters.min_price_minor)
+    if filters.max_price_minor is not None:
+        query = query.where(Product.price_minor <= filters.max_price_minor)
+    if filters.in_stock:
+        query = query.where(Product.stock > 0)
+    with catalog.db.session() as session:
+        return np.fromiter(session.scalars(query), dtype=np.int64)
+
+
+def _hits(catalog: Catalog, ids: np.ndarray, scores: np.ndarray) -> list[SearchHit]:
+    keep = ids >= 0
+    ids, scores = ids[keep], scores[keep]
+    with catalog.db.session() as session:
+        products = {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(ids.tolist())))}
+    return [
+        SearchHit(
+            id=p.id, name=p.name, score=float(s), category=p.category, gender=p.gender, colour=p.colour,
+            price_minor=p.price_minor, currency=p.currency, in_stock=p.in_stock, labels=dict(p.labels),
+        )
+        for i, s in zip(ids.tolist(), scores.tolist())
+        if (p := products.get(i)) is not None
+    ]
+
+
+def query_vector(catalog: Catalog, image_bytes: bytes) -> np.ndarray:
+    """Decode an uploaded photo safely and turn it into the index's vector space."""
+    image = load_image(image_bytes, min_side=catalog.encoder.input_size, name="query photo")
+    embedding = catalog.encoder.embed([image])
+    return combine(embedding.shape, embedding.colour, catalog.colour_weight)[0]
+
+
+def search_by_image(
+    catalog: Catalog, image_bytes: bytes, *, k: int = 5, filters: SearchFilters = SearchFilters(),
+    include_self: bool = False,
+) -> list[SearchHit]:
+    """The k catalog products most similar to a photo; a catalog image does not find itself unless asked."""
+    vector = query_vector(catalog, image_bytes)
+    exclude = None
+    if not include_self:
+        digest = hashlib.sha256(image_bytes).hexdigest()
+        with catalog.db.session() as session:
+            exclude = list(session.scalars(select(Product.id).where(Product.image_sha256 == digest)))
+    ids, scores = catalog.index.search(vector, k, allowed=allowed_ids(catalog, filters), exclude=exclude or None)
+    return _hits(catalog, ids[0], scores[0])
+
+
+def similar_products(
+    catalog: Catalog, product_id: int, *, k: int = 5, filters: SearchFilters = SearchFilters()
+) -> list[SearchHit]:
+    """The k products most similar to one product, never the product itself."""
+    if product_id not in catalog.index:
+        with catalog.db.session() as session:
+            if session.get(Product, product_id) is None:
+                raise ProductNotFoundError(f"no product with id {product_id}")
+        return []
+    vector = catalog.index.vectors_of([product_id])[0]
+    ids, scores = catalog.index.search(vector, k, allowed=allowed_ids(catalog, filters), exclude=[product_id])
+    return _hits(catalog, ids[0], scores[0])
+
+
+def add_product_image(catalog: Catalog, product_id: int, image_bytes: bytes, *, suffix: str = ".jpg") -> dict:
+    """Store, embed and index one product's image at once (no index rebuild); returns predicted labels."""
+    image = load_image(image_bytes, min_side=catalog.encoder.input_size, name=f"product {product_id} image")
+    embedding = catalog.encoder.embed([image], with_predictions=True)
+    digest = hashlib.sha256(image_bytes).hexdigest()
+    key = f"products/{product_id}{suffix}"
+    with catalog._lock:
+        with catalog.db.session() as session:
+            product = session.get(Product, product_id)
+            if product is None:
+                raise ProductNotFoundError(f"no product with id {product_id}")
+            catalog.store.put(key, image_bytes)
+            product.image_key, product.image_sha256 = key, digest
+            predicted = {h: {"label": label, "confidence": round(p, 4)} for h, [(label, p)] in embedding.predictions.items()}
+            product.predicted_labels = predicted
+            session.merge(ProductVector(
+                product_id=product_id, model_version=catalog.encoder.vector_version, image_sha256=digest,
+                shape=embedding.shape[0].tobytes(), colour=embedding.colour[0].tobytes(),
+            ))
+        catalog.index.add([product_id], combine(embedding.shape, embedding.colour, catalog.colour_weight))
+        catalog.index.save(catalog.paths.index)
+    return predicted
+
+
+def remove_product(catalog: Catalog, product_id: int) -> None:
+    """Delete a product, its image and its vector, and drop it from the index (no rebuild)."""
+    with catalog._lock:
+        with catalog.db.session() as session:
+            product = session.get(Product, product_id)
+            if product is None:
+                raise ProductNotFoundError(f"no product with id {product_id}")
+            key = product.image_key
+            session.delete(product)
+        if key:
+            catalog.store.delete(key)
+        catalog.index.remove([product_id])
+        catalog.index.save(catalog.paths.index)
+
+
+def count_products(catalog: Catalog) -> int:
+    with catalog.db.session() as session:
+        return int(session.scalar(select(func.count()).select_from(Product)) or 0)

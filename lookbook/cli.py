@@ -1,0 +1,219 @@
+"""The `lookbook` command: import, index, train, search and evaluate from the shell."""
+
+from __future__ import annotations
+
+import json
+import sys
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import click
+
+from lookbook.config import get_paths
+
+
+def _catalog(colour_weight: float | None = None):
+    from lookbook.catalog.service import Catalog
+
+    return Catalog(get_paths(), colour_weight=colour_weight)
+
+
+def _minor_units(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise click.BadParameter(f"{value!r} is not a price")
+    if amount < 0 or amount != amount.quantize(Decimal("0.01")):
+        raise click.BadParameter(f"{value!r} must be a non-negative amount with at most 2 decimals")
+    return int(amount * 100)
+
+
+@click.group()
+@click.version_option(package_name="lookbook")
+def main() -> None:
+    """Lookbook: a fashion store with visual search. State lives in $LOOKBOOK_HOME (default ./instance)."""
+
+
+@main.group()
+def catalog() -> None:
+    """Manage the product catalog."""
+
+
+@catalog.command("import")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--default-stock", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Stock for products whose source gives none.")
+@click.option("--currency", default="USD", show_default=True, help="Currency for prices without one.")
+def catalog_import(path: Path, default_stock: int, currency: str) -> None:
+    """Import a Kaggle Fashion Product Images folder, or a plain products CSV/JSON file."""
+    from lookbook.catalog.importer import CatalogImportError, import_catalog
+
+    cat = _catalog()
+    try:
+        report = import_catalog(path, db=cat.db, store=cat.store, default_stock=default_stock,
+                                default_currency=currency, progress=True)
+    except CatalogImportError as error:
+        raise click.ClickException(str(error))
+    click.echo(report.summary())
+    if report.imported + report.updated + report.unchanged == 0:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--colour-weight", type=click.FloatRange(0, 1), default=None,
+              help="How much colour counts in similarity (0 = shape only). Default: the saved value, else 0.3.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
+def index(colour_weight: float | None, batch_size: int) -> None:
+    """Embed every product image not yet embedded with the current model and update the search index."""
+    from lookbook.catalog.indexing import index_catalog
+
+    cat = _catalog(colour_weight)
+    report = index_catalog(db=cat.db, store=cat.store, encoder=cat.encoder, directory=cat.paths.index,
+                           colour_weight=cat.colour_weight, batch_size=batch_size, progress=True)
+    click.echo(report.summary())
+
+
+@main.command()
+@click.argument("photo", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--k", type=click.IntRange(1, 1000), default=5, show_default=True, help="How many results.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of results.")
+@click.option("--category", help="Only this category (specific, e.g. Tshirts, or broad, e.g. Topwear).")
+@click.option("--gender")
+@click.option("--colour")
+@click.option("--min-price", help="Lowest price, e.g. 19.99")
+@click.option("--max-price", help="Highest price, e.g. 49.99")
+@click.option("--in-stock", is_flag=True, help="Only products in stock.")
+@click.option("--include-self", is_flag=True, help="Let a catalog photo find its own product.")
+def search(photo: Path, k: int, as_json: bool, category, gender, colour, min_price, max_price, in_stock,
+           include_self) -> None:
+    """Find the catalog products most similar to PHOTO."""
+    from lookbook.catalog.service import SearchFilters, search_by_image
+    from lookbook.vision.images import ImageError, read_image_bytes
+
+    filters = SearchFilters(category=category, gender=gender, colour=colour, min_price_minor=_minor_units(min_price),
+                            max_price_minor=_minor_units(max_price), in_stock=in_stock)
+    try:
+        data = read_image_bytes(photo)
+        hits = search_by_image(_catalog(), data, k=k, filters=filters, include_self=include_self)
+    except ImageError as error:
+        raise click.ClickException(str(error))
+    if as_json:
+        click.echo(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        click.echo("no matching products")
+    for rank, h in enumerate(hits, 1):
+        price = f"{h.price_minor / 100:.2f} {h.currency}" if h.price_minor is not None else "-"
+        labels = ", ".join(str(v) for v in (h.category, h.gender, h.colour) if v)
+        click.echo(f"{rank:>2}. {h.score:.3f}  #{h.id}  {h.name}  [{labels}]  {price}")
+
+
+@main.command()
+@click.option("--epochs", type=click.FloatRange(min=0.01), default=None, help="Training epochs (default 6).")
+@click.option("--limit", type=click.IntRange(min=10), default=None, help="Train on at most this many products.")
+@click.option("--input-size", type=click.IntRange(32, 256), default=None, help="Image side in pixels (default 64).")
+@click.option("--val-fraction", type=click.FloatRange(0, 0.5), default=None, help="Held-out share (default 0.1).")
+@click.option("--output", type=click.Path(path_type=Path), default=None,
+              help="Model directory (default: $LOOKBOOK_HOME/model, which search then uses).")
+def train(epochs, limit, input_size, val_fraction, output) -> None:
+    """Fine-tune the model on the catalog's labels; report held-out accuracy and macro-F1."""
+    from lookbook.catalog.training import tag_unlabelled_products, train_catalog_model
+    from lookbook.vision.encoder import Encoder
+    from lookbook.vision.training import TrainConfig
+
+    config = TrainConfig()
+    for field, value in (("epochs", epochs), ("input_size", input_size), ("val_fraction", val_fraction)):
+        if value is not None:
+            setattr(config, field, value)
+    cat = _catalog()
+    try:
+        result, directory = train_catalog_model(cat, config, limit=limit, output=output)
+    except ValueError as error:
+        raise click.ClickException(str(error))
+    click.echo(f"trained on {result.train_items} images in {result.seconds / 60:.1f} min; model saved to {directory}")
+    for head, m in result.metrics.items():
+        click.echo(f"  {head:<15} accuracy {m.accuracy:.4f}  macro-F1 {m.macro_f1:.4f}  "
+                   f"({m.classes} classes, {m.evaluated} held-out)")
+    if output is None:
+        tagged = tag_unlabelled_products(cat, Encoder(directory))
+        click.echo(f"tagged {tagged} product(s) lacking labels; run `lookbook index` to re-embed with the new model")
+
+
+@main.group("eval")
+def evaluate() -> None:
+    """Measure retrieval quality."""
+
+
+@evaluate.command("fashion-mnist")
+@click.option("--train", "train_first", is_flag=True,
+              help="First train on the train split (as a labelled catalog, through `lookbook train`).")
+@click.option("--epochs", type=click.FloatRange(min=0.01), default=None)
+@click.option("--limit", type=click.IntRange(min=10), default=None, help="Train on at most this many items.")
+@click.option("--colour-weight", type=click.FloatRange(0, 1), default=None)
+@click.option("--json", "as_json", is_flag=True)
+def eval_fashion_mnist(train_first, epochs, limit, colour_weight, as_json) -> None:
+    """Gallery: the 60k train images; queries: the 10k test images. Prints precision@5/@10 and mAP@10."""
+    from lookbook.evaluation.fashion_mnist import evaluate_fashion_mnist
+
+    result = evaluate_fashion_mnist(get_paths(), train=train_first, epochs=epochs, limit=limit,
+                                    colour_weight=colour_weight)
+    click.echo(json.dumps(result, indent=2) if as_json else _format_eval(result))
+
+
+@evaluate.command("catalog")
+@click.option("--label", required=True, help="Label column that defines a relevant result, e.g. category.")
+@click.option("--colour-weight", type=click.FloatRange(0, 1), default=None)
+@click.option("--json", "as_json", is_flag=True)
+def eval_catalog(label, colour_weight, as_json) -> None:
+    """Leave-one-out retrieval on the imported catalog: every product queries all the others."""
+    from lookbook.evaluation.catalog import evaluate_catalog
+
+    try:
+        result = evaluate_catalog(_catalog(colour_weight), label)
+    except ValueError as error:
+        raise click.ClickException(str(error))
+    click.echo(json.dumps(result, indent=2) if as_json else _format_eval(result))
+
+
+def _format_eval(result: dict) -> str:
+    lines = [f"model {result['model']}"]
+    for name, scores in result["scores"].items():
+        lines.append(f"  {name:<28} precision@5 {scores['precision@5']:.4f}  precision@10 "
+                     f"{scores['precision@10']:.4f}  mAP@10 {scores['mAP@10']:.4f}  ({scores['queries']} queries)")
+    return "\n".join(lines)
+
+
+@main.group()
+def models() -> None:
+    """The shared default model."""
+
+
+@models.command("build-default")
+@click.option("--epochs", type=click.FloatRange(min=0.01), default=2.0, show_default=True)
+@click.option("--limit", type=click.IntRange(min=10), default=None, help="Train on at most this many items.")
+@click.option("--force", is_flag=True, help="Rebuild even if a default model exists.")
+def build_default(epochs, limit, force) -> None:
+    """Train the fashion-tuned default model on Fashion-MNIST's train split into $LOOKBOOK_MODELS/default."""
+    from lookbook.evaluation.fashion_mnist import build_default_model
+    from lookbook.vision.encoder import MODEL_FILE
+
+    paths = get_paths()
+    if (paths.default_model / MODEL_FILE).exists() and not force:
+        click.echo(f"default model already in {paths.default_model} (use --force to rebuild)")
+        return
+    build_default_model(paths, epochs=epochs, limit=limit)
+
+
+@main.command()
+@click.option("--fashion-mnist-items", type=click.IntRange(min=0), default=12_000, show_default=True)
+def demo(fashion_mnist_items: int) -> None:
+    """Build the demo catalog if needed, index it, and run a visual search on sample photos."""
+    from lookbook.demo.run import run_demo
+
+    run_demo(get_paths(), fashion_mnist_items=fashion_mnist_items)
+
+
+if __name__ == "__main__":
+    main()
