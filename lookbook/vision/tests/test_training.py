@@ -1,0 +1,71 @@
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import garment_photo
+from lookbook.vision.encoder import Encoder, fit_square
+from lookbook.vision.images import load_image
+from lookbook.vision.training import encode_labels, split_indices
+
+
+def test_fit_square_pads_with_white_and_keeps_proportions():
+    tall = Image.new("RGB", (20, 40), (0, 0, 0))
+    square = fit_square(tall, 32)
+    assert square.shape == (32, 32, 3)
+    assert (square[16, 0] == 255).all() and (square[16, 16] < 10).all()
+
+
+def test_rare_and_missing_labels_are_left_out_of_training():
+    names, targets = encode_labels({"category": ["a", "a", "b", "b", "c", None], "usage": ["x"] * 6}, 2)
+    assert names == {"category": ["a", "b"]}  # "c" is too rare; "usage" has one class only
+    assert targets["category"].tolist() == [0, 0, 1, 1, -1, -1]
+
+
+def test_held_out_split_is_stratified_and_disjoint():
+    targets = np.array([0] * 50 + [1] * 10)
+    train, val = split_indices(60, targets, 0.2, seed=0)
+    assert set(train).isdisjoint(val) and len(train) + len(val) == 60
+    assert (targets[val] == 1).sum() == 2 and (targets[val] == 0).sum() == 10
+
+
+def test_exported_onnx_model_matches_the_torch_network(tmp_path):
+    import torch
+
+    from lookbook.vision.training import TrainConfig, export, train
+
+    kinds = ["tshirt", "trousers", "bag"]
+    pixels = np.stack([fit_square(load_image(garment_photo(kinds[i % 3], "red", seed=i)), 32) for i in range(24)])
+    config = TrainConfig(input_size=32, epochs=0.2, batch_size=8, embedding_dim=16, val_fraction=0.25)
+    result = train(pixels, {"category": [kinds[i % 3] for i in range(24)]}, config, progress=False)
+    export(result, tmp_path / "model", name="export-check", trained_on="synthetic")
+
+    with torch.inference_mode():
+        expected = result.network(torch.from_numpy(pixels[:5]))[0].numpy()
+    got = Encoder(tmp_path / "model").embed_pixels(pixels[:5]).shape
+    assert np.allclose(got, expected, atol=1e-4)
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+
+
+def test_model_info_carries_version_heads_and_held_out_metrics(tiny_model_dir):
+    encoder = Encoder(tiny_model_dir)
+    assert encoder.info.version.startswith("tiny-test-model-")
+    assert encoder.vector_version.startswith(encoder.info.version + "+")
+    assert set(encoder.info.heads) == {"category", "colour"}
+    for metrics in encoder.info.metrics.values():
+        assert 0.0 <= metrics["accuracy"] <= 1.0 and 0.0 <= metrics["macro_f1"] <= 1.0
+
+
+def test_predictions_name_a_known_label_with_a_probability(tiny_model_dir):
+    encoder = Encoder(tiny_model_dir)
+    out = encoder.embed([load_image(garment_photo("trousers", "blue", seed=5))], with_predictions=True)
+    label, probability = out.predictions["category"][0]
+    assert label in {"tshirt", "trousers", "bag"} and 0.0 < probability <= 1.0
+
+
+def test_training_refuses_a_catalog_without_usable_labels():
+    from lookbook.vision.training import TrainConfig, train
+
+    with pytest.raises(ValueError, match="label"):
+        train(np.zeros((4, 32, 32, 3), np.uint8), {"category": [None] * 4}, TrainConfig(input_size=32), progress=False)
