@@ -25,7 +25,7 @@ def _minor_units(value: str | None) -> int | None:
         amount = Decimal(value)
     except InvalidOperation:
         raise click.BadParameter(f"{value!r} is not a price")
-    if amount < 0 or amount != amount.quantize(Decimal("0.01")):
+    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
         raise click.BadParameter(f"{value!r} must be a non-negative amount with at most 2 decimals")
     return int(amount * 100)
 
@@ -94,11 +94,15 @@ def search(photo: Path, k: int, as_json: bool, category, gender, colour, min_pri
 
     filters = SearchFilters(category=category, gender=gender, colour=colour, min_price_minor=_minor_units(min_price),
                             max_price_minor=_minor_units(max_price), in_stock=in_stock)
+    cat = _catalog()
+    if len(cat.index) == 0:
+        raise click.ClickException("the search index is empty: run `lookbook index` first")
     try:
         data = read_image_bytes(photo)
-        hits = search_by_image(_catalog(), data, k=k, filters=filters, include_self=include_self)
+        hits = search_by_image(cat, data, k=k, filters=filters, include_self=include_self)
     except ImageError as error:
-        raise click.ClickException(str(error))
+        # Name the file the user gave (the service only knows it as "query photo").
+        raise click.ClickException(str(ImageError(error.reason, error.detail, name=str(photo))))
     if as_json:
         click.echo(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
         return
@@ -117,7 +121,8 @@ def search(photo: Path, k: int, as_json: bool, category, gender, colour, min_pri
 @click.option("--val-fraction", type=click.FloatRange(0, 0.5), default=None, help="Held-out share (default 0.1).")
 @click.option("--output", type=click.Path(path_type=Path), default=None,
               help="Model directory (default: $LOOKBOOK_HOME/model, which search then uses).")
-def train(epochs, limit, input_size, val_fraction, output) -> None:
+@click.option("--no-index", is_flag=True, help="Do not re-embed the catalog with the new model afterwards.")
+def train(epochs, limit, input_size, val_fraction, output, no_index) -> None:
     """Fine-tune the model on the catalog's labels; report held-out accuracy and macro-F1."""
     from lookbook.catalog.training import tag_unlabelled_products, train_catalog_model
     from lookbook.vision.encoder import Encoder
@@ -138,7 +143,14 @@ def train(epochs, limit, input_size, val_fraction, output) -> None:
                    f"({m.classes} classes, {m.evaluated} held-out)")
     if output is None:
         tagged = tag_unlabelled_products(cat, Encoder(directory))
-        click.echo(f"tagged {tagged} product(s) lacking labels; run `lookbook index` to re-embed with the new model")
+        click.echo(f"tagged {tagged} product(s) lacking labels with the model's predictions")
+        if not no_index:
+            from lookbook.catalog.indexing import index_catalog
+
+            cat = _catalog()  # opens the new model
+            report = index_catalog(db=cat.db, store=cat.store, encoder=cat.encoder, directory=cat.paths.index,
+                                   colour_weight=cat.colour_weight)
+            click.echo(report.summary())
 
 
 @main.group("eval")

@@ -26,6 +26,9 @@ def retrieval_scores(queries: np.ndarray, query_labels: np.ndarray, gallery: np.
     With ``leave_one_out`` the queries are the gallery itself and each item's own row is skipped.
     """
     k = 10
+    candidates = len(gallery) - (1 if leave_one_out else 0)
+    if candidates < k:
+        raise ValueError(f"retrieval scores need at least {k} gallery items per query, got {candidates}")
     queries = queries / np.linalg.norm(queries, axis=1, keepdims=True)
     gallery = gallery / np.linalg.norm(gallery, axis=1, keepdims=True)
     gallery = gallery.astype(np.float32)
@@ -35,7 +38,7 @@ def retrieval_scores(queries: np.ndarray, query_labels: np.ndarray, gallery: np.
         if leave_one_out:
             rows = np.arange(scores.shape[0])
             scores[rows, start + rows] = -np.inf
-        top = np.argpartition(-scores, k, axis=1)[:, :k]
+        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
         order = np.take_along_axis(scores, top, axis=1).argsort(axis=1)[:, ::-1]
         top = np.take_along_axis(top, order, axis=1)
         hits[start : start + chunk] = gallery_labels[top] == query_labels[start : start + chunk, None]
