@@ -61,6 +61,24 @@ def catalog_import(path: Path, default_stock: int, currency: str) -> None:
         sys.exit(1)
 
 
+@catalog.command("remove")
+@click.argument("product_ids", nargs=-1, required=True, type=int)
+def catalog_remove(product_ids: tuple[int, ...]) -> None:
+    """Delete products (row, image, vector) and drop them from the search index at once."""
+    from lookbook.catalog.service import ProductNotFoundError, remove_product
+
+    cat = _catalog()
+    missing = []
+    for product_id in product_ids:
+        try:
+            remove_product(cat, product_id)
+            click.echo(f"removed product {product_id}")
+        except ProductNotFoundError:
+            missing.append(product_id)
+    if missing:
+        raise click.ClickException(f"no product with id {', '.join(map(str, missing))}")
+
+
 @main.command()
 @click.option("--colour-weight", type=click.FloatRange(0, 1), default=None,
               help="How much colour counts in similarity (0 = shape only). Default: the saved value, else 0.3.")
@@ -115,7 +133,7 @@ def search(photo: Path, k: int, as_json: bool, category, gender, colour, min_pri
 
 
 @main.command()
-@click.option("--epochs", type=click.FloatRange(min=0.01), default=None, help="Training epochs (default 6).")
+@click.option("--epochs", type=click.FloatRange(min=0.01), default=None, help="Training epochs (default 8).")
 @click.option("--limit", type=click.IntRange(min=10), default=None, help="Train on at most this many products.")
 @click.option("--input-size", type=click.IntRange(32, 256), default=None, help="Image side in pixels (default 64).")
 @click.option("--val-fraction", type=click.FloatRange(0, 0.5), default=None, help="Held-out share (default 0.1).")

@@ -282,3 +282,14 @@ def test_train_writes_the_catalog_model_tags_unlabelled_products_and_index_re_em
     photo.write_bytes(garment_photo("bag", "blue", seed=900))
     assert len(json.loads(run("search", photo, "--k", "3", "--json").stdout)) == 3
     db.dispose()
+
+
+def test_catalog_remove_drops_products_from_search_at_once(indexed, tmp_path):
+    photo = indexed / "images" / "1005.png"
+
+    result = run("catalog", "remove", "1005", "1006")
+    after = json.loads(run("search", photo, "--k", "12", "--json", "--include-self").stdout)
+
+    assert result.exit_code == 0, result.output
+    assert {1005, 1006}.isdisjoint(h["id"] for h in after) and len(after) == 10
+    fails_cleanly(run("catalog", "remove", "424242"))

@@ -31,6 +31,7 @@ from lookbook.storage import ImageStore
 from lookbook.vision.images import ImageError, load_image, read_image_bytes
 
 BATCH_SIZE = 500
+VALIDATION_SIDE = 256
 KAGGLE_FILE = "styles.csv"
 KAGGLE_NAME = "productDisplayName"
 # Kaggle columns that are not labels; every other column the file has becomes a label.
@@ -170,7 +171,8 @@ def _store_image(row: _Row, product: Product | None, store: ImageStore) -> dict[
     key = f"products/{row.id}{row.image.suffix.lower()}"
     known = product is not None and product.image_key == key and product.image_sha256 == sha
     if not (known and store.exists(key)):
-        load_image(data, name=row.image_name)
+        # A reduced-scale JPEG decode still reads every byte of the stream, so damage is still caught.
+        load_image(data, min_side=VALIDATION_SIDE, name=row.image_name)
         store.put(key, data)
     return {"image_key": key, "image_sha256": sha}
 

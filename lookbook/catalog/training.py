@@ -55,20 +55,20 @@ def catalog_training_set(catalog: Catalog, input_size: int, *, limit: int | None
 
 
 def train_catalog_model(catalog: Catalog, config=None, *, limit: int | None = None, output: Path | None = None,
-                        name: str = "lookbook-catalog", progress: bool = True, log=print):
+                        name: str = "lookbook-catalog", progress: bool = True):
     """`lookbook train`: fit the model on this catalog's labels, export it, and tag unlabelled products."""
     from lookbook.vision.training import TrainConfig, export, train
 
     config = config or TrainConfig()
     pixels, labels, _ = catalog_training_set(catalog, config.input_size, limit=limit, progress=progress)
-    result = train(pixels, labels, config, progress=progress, log=log)
+    result = train(pixels, labels, config, progress=progress)
     directory = export(result, output or catalog.paths.catalog_model, name=name, trained_on=str(catalog.paths.home))
     return result, directory
 
 
 def tag_unlabelled_products(catalog: Catalog, encoder: Encoder, *, progress: bool = True) -> int:
     """Store the model's label predictions for products that lack any label it knows; returns how many."""
-    heads = list(encoder.info.heads)
+    heads = encoder.info.label_columns
     with catalog.db.session() as session:
         products = [p for p in session.scalars(select(Product).where(Product.image_key.is_not(None)))
                     if any(product_labels(p).get(h) in (None, "") for h in heads)]

@@ -19,11 +19,15 @@ COLOUR_DIM = GREY_BINS + HUE_BINS * 2 * 2
 _MIN_GARMENT_FRACTION = 0.04
 
 
+def background_colour(rgb: np.ndarray) -> np.ndarray:
+    """The studio background: the median colour of the image border."""
+    border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]]).astype(np.float32)
+    return np.median(border, axis=0)
+
+
 def garment_mask(rgb: np.ndarray) -> np.ndarray:
     """Pixels that differ clearly from the background colour estimated on the image border."""
-    border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]]).astype(np.float32)
-    background = np.median(border, axis=0)
-    distance = np.abs(rgb.astype(np.float32) - background).max(axis=2)
+    distance = np.abs(rgb.astype(np.float32) - background_colour(rgb)).max(axis=2)
     mask = distance > 24
     if mask.mean() < _MIN_GARMENT_FRACTION:  # nothing stands out: describe the whole picture
         mask[:] = True

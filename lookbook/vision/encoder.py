@@ -12,12 +12,12 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 from PIL import Image
 
-from lookbook.vision.colour import COLOUR_VERSION, colour_descriptor
+from lookbook.vision.colour import COLOUR_VERSION, background_colour, colour_descriptor, garment_mask
 
 MODEL_FILE = "encoder.onnx"
 INFO_FILE = "model.json"
@@ -27,17 +27,30 @@ class ModelNotFoundError(FileNotFoundError):
     """No usable model directory (run `make models` or `lookbook train`)."""
 
 
+GARMENT_MARGIN = 0.04
+
+
 def fit_square(image: Image.Image, size: int) -> np.ndarray:
-    """Pad to a white square (garments keep their proportions) and resize to ``size``: uint8 (size, size, 3)."""
-    width, height = image.size
-    side = max(width, height)
-    if width != height:
-        canvas = Image.new("RGB", (side, side), (255, 255, 255))
-        canvas.paste(image, ((side - width) // 2, (side - height) // 2))
-        image = canvas
-    if side != size:
-        image = image.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0 if side > 2 * size else None)
-    return np.asarray(image, dtype=np.uint8)
+    """Frame the garment like a catalog shot: uint8 (size, size, 3).
+
+    The background around the garment is trimmed, then the garment is centred on a square of the background
+    colour with a small margin, longest side filling the frame (how Fashion-MNIST framed its articles), so
+    a close crop and a photo with wide margins of the same garment look alike to the model.
+    """
+    thumb = image.copy()
+    thumb.thumbnail((96, 96))
+    small = np.asarray(thumb, dtype=np.uint8)
+    background = tuple(int(c) for c in background_colour(small))
+    rows, cols = np.flatnonzero(garment_mask(small).any(axis=1)), np.flatnonzero(garment_mask(small).any(axis=0))
+    scale_x, scale_y = image.width / small.shape[1], image.height / small.shape[0]
+    box = (int(cols[0] * scale_x), int(rows[0] * scale_y),
+           int(np.ceil((cols[-1] + 1) * scale_x)), int(np.ceil((rows[-1] + 1) * scale_y)))
+    garment = image.crop(box)
+    side = max(1, round(max(garment.size) * (1 + 2 * GARMENT_MARGIN)))
+    canvas = Image.new("RGB", (side, side), background)
+    canvas.paste(garment, ((side - garment.width) // 2, (side - garment.height) // 2))
+    reducing_gap = 2.0 if side > 2 * size else None
+    return np.asarray(canvas.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=reducing_gap), dtype=np.uint8)
 
 
 @dataclass
@@ -55,6 +68,12 @@ class ModelInfo:
     embedding_dim: int
     heads: dict[str, list[str]]
     metrics: dict
+    # Columns read off a finer head's prediction: {column: {"from": head, "labels": [label per class]}}.
+    derived_heads: dict = field(default_factory=dict)
+
+    @property
+    def label_columns(self) -> list[str]:
+        return [*self.heads, *self.derived_heads]
 
     @classmethod
     def read(cls, directory: Path) -> "ModelInfo":
@@ -62,6 +81,7 @@ class ModelInfo:
         return cls(
             name=data["name"], version=data["version"], input_size=int(data["input_size"]),
             embedding_dim=int(data["embedding_dim"]), heads=data.get("heads", {}), metrics=data.get("metrics", {}),
+            derived_heads=data.get("derived_heads", {}),
         )
 
 
@@ -120,11 +140,10 @@ class Encoder:
                 probs /= probs.sum(axis=1, keepdims=True)
                 best = probs.argmax(axis=1)
                 predictions[head] = [(names[i], float(probs[j, i])) for j, i in enumerate(best)]
+            for column, rule in self.info.derived_heads.items():
+                classes = self.info.heads[rule["from"]]
+                predictions[column] = [(rule["labels"][classes.index(label)], p) for label, p in predictions[rule["from"]]]
         return Embeddings(shape=outputs["embedding"].astype(np.float32), colour=colour, predictions=predictions)
 
     def embed(self, images: Sequence[Image.Image], *, with_predictions: bool = False) -> Embeddings:
         return self.embed_pixels(np.stack([self.pixels(im) for im in images]), with_predictions=with_predictions)
-
-    def embed_batches(self, pixel_batches: Iterable[np.ndarray]) -> Iterable[Embeddings]:
-        for batch in pixel_batches:
-            yield self.embed_pixels(batch)

@@ -16,7 +16,6 @@ import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -35,7 +34,7 @@ class TrainConfig:
     input_size: int = 64
     cut: int = 5                 # blocks below this index stay frozen (their outputs are cached)
     embedding_dim: int = 256
-    epochs: float = 6.0
+    epochs: float = 8.0
     batch_size: int = 128
     learning_rate: float = 2e-3
     weight_decay: float = 0.05
@@ -44,6 +43,7 @@ class TrainConfig:
     min_class_size: int = 2      # rarer labels are left out of training (too few to learn or evaluate)
     seed: int = 0
     threads: int | None = None
+    grayscale: bool | None = None  # None: grayscale when every training image is
 
 
 @dataclass
@@ -60,6 +60,7 @@ class TrainResult:
     heads: dict[str, list[str]]
     config: TrainConfig
     metrics: dict[str, HeadMetrics] = field(default_factory=dict)
+    derived: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
     train_items: int = 0
     seconds: float = 0.0
 
@@ -76,15 +77,24 @@ def load_backbone(name: str) -> nn.Module:
 
 
 class Normalise(nn.Module):
-    """uint8 NHWC pixels -> ImageNet-normalised float NCHW; part of the exported graph."""
+    """uint8 NHWC pixels -> ImageNet-normalised float NCHW; part of the exported graph.
 
-    def __init__(self):
+    A model trained on grayscale articles sees photos in grayscale too: it never learned colour, and
+    colour is the colour descriptor's job.
+    """
+
+    def __init__(self, grayscale: bool = False):
         super().__init__()
+        self.grayscale = grayscale
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) * 255)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) * 255)
+        self.register_buffer("luma", torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1))
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-        return (pixels.permute(0, 3, 1, 2).float() - self.mean) / self.std
+        x = pixels.permute(0, 3, 1, 2).float()
+        if self.grayscale:
+            x = (x * self.luma).sum(dim=1, keepdim=True).expand(-1, 3, -1, -1)
+        return (x - self.mean) / self.std
 
 
 class LowerBlocks(nn.Module):
@@ -125,9 +135,9 @@ class UpperNetwork(nn.Module):
 class ExportedEncoder(nn.Module):
     """The serving graph: pixels -> unit embedding (averaged with the mirrored image) and logits."""
 
-    def __init__(self, lower: LowerBlocks, upper: UpperNetwork):
+    def __init__(self, lower: LowerBlocks, upper: UpperNetwork, grayscale: bool):
         super().__init__()
-        self.normalise, self.lower, self.upper = Normalise(), lower, upper
+        self.normalise, self.lower, self.upper = Normalise(grayscale), lower, upper
         self.head_names = list(upper.classifiers.keys())
 
     def forward(self, pixels):
@@ -154,6 +164,28 @@ def encode_labels(labels: dict[str, list[str | None]], min_class_size: int) -> t
         names[head] = classes
         targets[head] = np.array([index.get(v, -1) for v in values], dtype=np.int64)
     return names, targets
+
+
+def derived_heads(names: dict[str, list[str]], targets: dict[str, np.ndarray],
+                  purity: float = 0.99) -> dict[str, tuple[str, list[str]]]:
+    """Label columns that a finer column already determines, as (finer column, label per finer class).
+
+    A catalog's taxonomy is redundant (articleType fixes subCategory and masterCategory). Training such a
+    coarse column as its own head only pulls apart-looking classes together (T-shirt, pullover and coat are
+    all Topwear), which hurts fine-grained retrieval; its label is read off the finer prediction instead.
+    """
+    derived: dict[str, tuple[str, list[str]]] = {}
+    for coarse in names:
+        for fine in sorted(names, key=lambda h: -len(names[h])):
+            if fine == coarse or fine in derived or len(names[fine]) <= len(names[coarse]):
+                continue
+            both = (targets[fine] >= 0) & (targets[coarse] >= 0)
+            table = np.zeros((len(names[fine]), len(names[coarse])), dtype=np.int64)
+            np.add.at(table, (targets[fine][both], targets[coarse][both]), 1)
+            if (table.sum(axis=1) > 0).all() and table.max(axis=1).sum() >= purity * both.sum():
+                derived[coarse] = (fine, [names[coarse][j] for j in table.argmax(axis=1)])
+                break
+    return derived
 
 
 def split_indices(n: int, targets: np.ndarray, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -195,7 +227,6 @@ def train(
     config: TrainConfig | None = None,
     *,
     progress: bool = True,
-    log: Callable[[str], None] = print,
 ) -> TrainResult:
     """Train on (n, size, size, 3) uint8 images and their labels per column; report held-out metrics."""
     from tqdm.auto import tqdm
@@ -209,6 +240,8 @@ def train(
     names, targets = encode_labels(labels, config.min_class_size)
     if not names:
         raise ValueError("no label column has at least two classes with enough examples to train on")
+    derived = derived_heads(names, targets)
+    trained = {h: c for h, c in names.items() if h not in derived}
     first = next(iter(targets.values()))
     train_idx, val_idx = split_indices(len(pixels), first, config.val_fraction, config.seed)
 
@@ -217,20 +250,23 @@ def train(
     lower = LowerBlocks(backbone, config.cut).eval()
     for p in lower.parameters():
         p.requires_grad_(False)
-    upper = UpperNetwork(backbone, config.cut, config.embedding_dim, {h: len(c) for h, c in names.items()})
-    normalise = Normalise()
+    upper = UpperNetwork(backbone, config.cut, config.embedding_dim, {h: len(c) for h, c in trained.items()})
+    if config.grayscale is None:
+        config.grayscale = bool(all((p[..., 0] == p[..., 1]).all() and (p[..., 1] == p[..., 2]).all() for p in pixels))
+    normalise = Normalise(config.grayscale)
 
     def features_of(indices: np.ndarray, desc: str) -> torch.Tensor:
         out = []
         with torch.inference_mode():
             for start in tqdm(range(0, len(indices), 256), desc=desc, unit="batch", disable=not progress):
                 batch = torch.from_numpy(pixels[indices[start : start + 256]])
-                out.append(lower(normalise(batch)).half())
+                x = normalise(batch).contiguous(memory_format=torch.channels_last)
+                out.append(lower(x).half())
         return torch.cat(out) if out else torch.empty(0)
 
     train_features = features_of(train_idx, "Frozen features (train)")
     val_features = features_of(val_idx, "Frozen features (held-out)")
-    train_targets = {h: torch.from_numpy(t[train_idx]) for h, t in targets.items()}
+    train_targets = {h: torch.from_numpy(targets[h][train_idx]) for h in trained}
 
     steps_per_epoch = max(1, len(train_idx) // config.batch_size)
     total_steps = max(1, int(math.ceil(config.epochs * steps_per_epoch)))
@@ -266,17 +302,21 @@ def train(
 
     metrics: dict[str, HeadMetrics] = {}
     if len(val_idx):
-        predicted = {h: [] for h in names}
+        predicted = {h: [] for h in trained}
         with torch.inference_mode():
             for start in range(0, len(val_idx), 512):
                 x = val_features[start : start + 512].float()
                 _, a = upper(x)
                 _, b = upper(x.flip(3))
-                for h in names:
+                for h in trained:
                     predicted[h].append((a[h] + b[h]).argmax(1).numpy())
+        guesses = {h: np.concatenate(p) for h, p in predicted.items()}
+        for coarse, (fine, labels_of_fine) in derived.items():
+            index = {c: i for i, c in enumerate(names[coarse])}
+            guesses[coarse] = np.array([index[labels_of_fine[g]] for g in guesses[fine]], dtype=np.int64)
         for h in names:
             truth = targets[h][val_idx]
-            guess = np.concatenate(predicted[h])
+            guess = guesses[h]
             known = truth >= 0
             metrics[h] = HeadMetrics(
                 accuracy=float((guess[known] == truth[known]).mean()) if known.any() else float("nan"),
@@ -284,8 +324,9 @@ def train(
                 classes=len(names[h]),
                 evaluated=int(known.sum()),
             )
-    network = ExportedEncoder(lower, upper).eval()
-    return TrainResult(network, names, config, metrics, train_items=len(train_idx), seconds=time.time() - started)
+    network = ExportedEncoder(lower, upper, config.grayscale).eval()
+    return TrainResult(network, trained, config, metrics, derived=derived, train_items=len(train_idx),
+                       seconds=time.time() - started)
 
 
 def export(result: TrainResult, directory: str | Path, *, name: str, trained_on: str) -> Path:
@@ -310,6 +351,7 @@ def export(result: TrainResult, directory: str | Path, *, name: str, trained_on:
         "input_size": size,
         "embedding_dim": result.config.embedding_dim,
         "heads": result.heads,
+        "derived_heads": {h: {"from": fine, "labels": labels} for h, (fine, labels) in result.derived.items()},
         "metrics": {h: asdict(m) for h, m in result.metrics.items()},
         "train_items": result.train_items,
         "train_seconds": round(result.seconds, 1),

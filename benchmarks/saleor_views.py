@@ -1,0 +1,54 @@
+"""Same-product retrieval on real studio photos: the Saleor demo store's clothing, every view indexed.
+
+For each photo of a product that has other photos, where does the first of its own other views rank?
+Products 113 and 114 share their photos in Saleor's data, so they count as one product here.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from lookbook.config import get_paths
+from lookbook.datasets import saleor
+from lookbook.vision.colour import combine
+from lookbook.vision.encoder import Encoder, find_model_dir
+from lookbook.vision.images import load_image
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model-dir", default=None)
+    parser.add_argument("--colour-weight", type=float, default=0.3)
+    args = parser.parse_args()
+    encoder = Encoder(args.model_dir or find_model_dir(get_paths().default_model))
+    products, seen = [], set()
+    for p in saleor.load():
+        key = tuple(photo.name for photo in p.photos)
+        if key not in seen:
+            seen.add(key)
+            products.append(p)
+    items = [(p, photo) for p in products for photo in p.photos]
+    e = encoder.embed([load_image(photo.read_bytes(), min_side=encoder.input_size) for _, photo in items])
+    vectors = combine(e.shape, e.colour, args.colour_weight)
+    similarity = vectors @ vectors.T
+    print(f"model {encoder.info.version}, colour weight {args.colour_weight}\n")
+    print("| query photo | product | rank of its own other view | nearest other product |")
+    print("|---|---|---:|---|")
+    ranks = []
+    for i, (product, photo) in enumerate(items):
+        if len(product.photos) < 2:
+            continue
+        order = [j for j in np.argsort(-similarity[i]) if j != i]
+        rank = next(r for r, j in enumerate(order, 1) if items[j][0].id == product.id)
+        other = next(items[j][0].name for j in order if items[j][0].id != product.id)
+        ranks.append(rank)
+        print(f"| {photo.name.removeprefix('saleordemoproduct_')} | {product.name} | {rank} | {other} |")
+    ranks = np.array(ranks)
+    print(f"\nviews whose own product ranks first: {np.mean(ranks == 1):.2f} ({(ranks == 1).sum()}/{len(ranks)}); "
+          f"within the top 3: {np.mean(ranks <= 3):.2f}")
+
+
+if __name__ == "__main__":
+    main()

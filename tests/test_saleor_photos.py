@@ -1,0 +1,86 @@
+"""Keep photos honest: the Saleor demo store's studio photos, searched with the shipped default model.
+
+Fashion-MNIST is 28×28 silhouettes; these are 1024×1024 colour photos with several views per product and
+the same hoodie and polo in four colours. Every view is indexed as its own item, grouped by product.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lookbook.config import get_paths
+from lookbook.datasets import saleor
+from lookbook.search.index import VectorIndex
+from lookbook.vision.colour import combine
+from lookbook.vision.encoder import Encoder, find_model_dir
+from lookbook.vision.images import load_image
+
+COLOUR_WEIGHT = 0.3
+
+
+@pytest.fixture(scope="module")
+def saleor_views():
+    paths = get_paths()
+    encoder = Encoder(find_model_dir(paths.default_model))
+    products = saleor.load()
+    items = [(p, photo) for p in products for photo in p.photos]
+    images = [load_image(photo.read_bytes(), min_side=encoder.input_size) for _, photo in items]
+    e = encoder.embed(images)
+    vectors = combine(e.shape, e.colour, COLOUR_WEIGHT)
+    index = VectorIndex(vectors.shape[1])
+    index.add(np.arange(len(items)), vectors)
+    return items, index
+
+
+def _ranking(items, index, photo_name):
+    """Products in rank order for one photo used as the query (the photo itself excluded)."""
+    i = next(i for i, (_, photo) in enumerate(items) if photo.name == photo_name)
+    ids, _ = index.search(index.vectors_of([i])[0], len(items) - 1, exclude=[i])
+    return [items[j][0] for j in ids[0] if j >= 0]
+
+
+@pytest.mark.parametrize("view, product", [
+    ("saleordemoproduct_sneakers_01_1.png", "Yellow Plimsolls"),
+    ("saleordemoproduct_sneakers_01_3.png", "Yellow Plimsolls"),
+    ("saleordemoproduct_sneakers_02_1.png", "White Plimsolls"),
+    ("saleordemoproduct_sneakers_02_3.png", "White Plimsolls"),
+    ("saleordemoproduct_cl_boot01_1.png", "T-shirt"),   # front finds back
+    ("saleordemoproduct_cl_boot01_3.png", "T-shirt"),   # back finds front
+    ("saleordemoproduct_cl_boot07_2.png", "Code Division T-shirt"),
+])
+def test_a_view_of_a_product_finds_the_products_other_views_first(saleor_views, view, product):
+    # Whole-garment views; close-ups of a print and top-down shoe shots are measured, not pinned,
+    # in benchmarks/saleor_views.py (docs/benchmarks.md).
+    items, index = saleor_views
+    assert _ranking(items, index, view)[0].name == product
+
+
+def test_each_hoodie_finds_the_same_hoodie_in_the_other_colours_next(saleor_views):
+    items, index = saleor_views
+    hoodies = {p.id: p for p, _ in items if p.category == "Hoodies"}
+    for product in hoodies.values():
+        ranked = [p.id for p in _ranking(items, index, product.photos[0].name) if p.id != product.id]
+        assert set(ranked[:3]) == set(hoodies) - {product.id}, (product.name, ranked)
+
+
+def _dyed_black(image):
+    """The same photo with the garment's blue dyed to black: identical shape, different colour."""
+    rgb = np.asarray(image).astype(np.float32)
+    blue = rgb[..., 2] > rgb[..., 0] + 40
+    dark = rgb.mean(axis=2, keepdims=True) * 0.3
+    rgb = np.where(blue[..., None], dark, rgb)
+    from PIL import Image
+
+    return Image.fromarray(rgb.astype(np.uint8))
+
+
+def test_a_black_hoodie_ranks_black_hoodies_above_blue_ones():
+    encoder = Encoder(find_model_dir(get_paths().default_model))
+    photos = {p.name: p.photos[0] for p in saleor.load()}
+    black = load_image(photos["Black Hoodie"].read_bytes(), min_side=encoder.input_size)
+    blue = load_image(photos["Blue Hoodie"].read_bytes(), min_side=encoder.input_size)
+    e = encoder.embed([black, blue, _dyed_black(blue)])
+    v = combine(e.shape, e.colour, COLOUR_WEIGHT)
+    # The dyed copy shares the blue hoodie's shape exactly; only colour can put it first.
+    assert v[0] @ v[2] > v[0] @ v[1]
