@@ -10,11 +10,15 @@ from lookbook.vision.images import load_image
 from lookbook.vision.training import encode_labels, split_indices
 
 
-def test_fit_square_pads_with_white_and_keeps_proportions():
-    tall = Image.new("RGB", (20, 40), (0, 0, 0))
-    square = fit_square(tall, 32)
-    assert square.shape == (32, 32, 3)
-    assert (square[16, 0] == 255).all() and (square[16, 16] < 10).all()
+def test_fit_square_frames_the_garment_on_a_square_of_the_background():
+    photo = Image.new("RGB", (200, 100), (250, 250, 250))
+    photo.paste((10, 10, 10), (120, 20, 140, 80))  # a tall dark garment off-centre, wide margins
+    square = fit_square(photo, 64)
+    assert square.shape == (64, 64, 3)
+    assert (square[32, 32] < 20).all()                          # centred
+    assert (square[32, 2] > 240).all() and (square[32, 61] > 240).all()  # background colour on the sides
+    garment_rows = np.flatnonzero((square[:, 32] < 128).all(axis=1))
+    assert 52 <= len(garment_rows) <= 60                        # the longest side fills the frame, small margin
 
 
 def test_rare_and_missing_labels_are_left_out_of_training():
