@@ -4,7 +4,7 @@ Makes a Kaggle-layout catalog (styles.csv + images/<id>.jpg) of N synthetic prod
 1800x2400 JPEGs like the Kaggle "Fashion Product Images" full-size set (--size 60x80 for its small
 variant), in a fresh temporary LOOKBOOK_HOME, then times separately:
 
-    import    lookbook.catalog.importer.import_catalog  (parse, validate = full decode, hash, store)
+    import    lookbook.catalog.importer.import_catalog  (parse, validate = reduced-scale decode, hash, store)
     index     lookbook.catalog.indexing.index_catalog   (decode with draft mode on 2 threads, ONNX
                                                           embedding, vectors to the database, index update)
 
@@ -163,7 +163,7 @@ def main() -> None:
         db.dispose()
 
         rows = [
-            ["lookbook import_catalog (validate = full decode, hash, store)", f"{args.n:,}", f"{import_s:.2f}",
+            ["lookbook import_catalog (validate = reduced-scale decode, hash, store)", f"{args.n:,}", f"{import_s:.2f}",
              f"{args.n / import_s:.1f}"],
             [f"lookbook index_catalog (draft decode, ONNX {encoder.input_size}px, batch {args.batch_size}, index)",
              f"{args.n:,}", f"{index_s:.2f}", f"{args.n / index_s:.1f}"],
