@@ -23,7 +23,7 @@ from lookbook.vision.encoder import Encoder, find_model_dir
 
 
 def train_on_fashion_mnist(output: Path, *, epochs: float | None = None, limit: int | None = None,
-                           name: str = "lookbook-fashion-mnist") -> Path:
+                           name: str = "lookbook-fashion-mnist", config=None) -> Path:
     """Import the train split as a catalog in a scratch data directory and run `lookbook train` on it."""
     from lookbook.catalog.importer import import_catalog
     from lookbook.catalog.service import Catalog
@@ -39,7 +39,7 @@ def train_on_fashion_mnist(output: Path, *, epochs: float | None = None, limit: 
         catalog = Catalog(get_paths(scratch / "home"))
         report = import_catalog(source, db=catalog.db, store=catalog.store, progress=True)
         print(f"imported {report.imported} Fashion-MNIST articles as a catalog")
-        config = TrainConfig()
+        config = config or TrainConfig()
         if epochs is not None:
             config.epochs = epochs
         result, directory = train_catalog_model(catalog, config, output=output, name=name)
@@ -67,12 +67,13 @@ def embed_split(encoder: Encoder, images: np.ndarray, desc: str, batch: int = 25
 
 
 def evaluate_fashion_mnist(paths: Paths, *, train: bool = False, epochs: float | None = None,
-                           limit: int | None = None, colour_weight: float | None = None) -> dict:
+                           limit: int | None = None, colour_weight: float | None = None, config=None) -> dict:
     """precision@5, precision@10 and mAP@10 of the current model (or one trained first with ``train``)."""
     from lookbook.catalog.indexing import DEFAULT_COLOUR_WEIGHT
 
     if train:
-        model_dir = train_on_fashion_mnist(paths.home / "eval" / "fashion-mnist-model", epochs=epochs, limit=limit)
+        model_dir = train_on_fashion_mnist(paths.home / "eval" / "fashion-mnist-model", epochs=epochs, limit=limit,
+                                           config=config)
     else:
         model_dir = find_model_dir(paths.catalog_model, paths.default_model)
     encoder = Encoder(model_dir)
