@@ -179,6 +179,8 @@ def sync_index(*, db: Database, encoder: Encoder, directory: Path, colour_weight
     vectors = combine(shape, colour, colour_weight) if len(ids) else np.zeros((0, 0), np.float32)
     index = open_index(directory, manifest)
     if index is None:
+        # Forget the old manifest first: a crash before the new one is written then means "rebuild".
+        (directory / MANIFEST).unlink(missing_ok=True)
         index = VectorIndex(encoder.info.embedding_dim + COLOUR_DIM)
     present = index.ids
     gone = np.setdiff1d(present, ids)
