@@ -185,10 +185,15 @@ def evaluate() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def eval_fashion_mnist(train_first, epochs, limit, colour_weight, as_json) -> None:
     """Gallery: the 60k train images; queries: the 10k test images. Prints precision@5/@10 and mAP@10."""
+    from lookbook.datasets.fashion_mnist import DatasetNotInstalledError
     from lookbook.evaluation.fashion_mnist import evaluate_fashion_mnist
+    from lookbook.vision.encoder import ModelNotFoundError
 
-    result = evaluate_fashion_mnist(get_paths(), train=train_first, epochs=epochs, limit=limit,
-                                    colour_weight=colour_weight)
+    try:
+        result = evaluate_fashion_mnist(get_paths(), train=train_first, epochs=epochs, limit=limit,
+                                        colour_weight=colour_weight)
+    except (DatasetNotInstalledError, ModelNotFoundError) as error:
+        raise click.ClickException(str(error))
     click.echo(json.dumps(result, indent=2) if as_json else _format_eval(result))
 
 

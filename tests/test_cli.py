@@ -293,3 +293,15 @@ def test_catalog_remove_drops_products_from_search_at_once(indexed, tmp_path):
     assert result.exit_code == 0, result.output
     assert {1005, 1006}.isdisjoint(h["id"] for h in after) and len(after) == 10
     fails_cleanly(run("catalog", "remove", "424242"))
+
+
+def test_eval_fashion_mnist_without_the_dataset_says_how_to_install_it(lookbook_env, monkeypatch, tmp_path):
+    from lookbook.datasets import fashion_mnist
+
+    monkeypatch.setattr(fashion_mnist, "SEARCH_PATHS", (tmp_path / "nowhere",))
+    monkeypatch.delenv("LOOKBOOK_FASHION_MNIST", raising=False)
+
+    result = run("eval", "fashion-mnist")
+
+    fails_cleanly(result)
+    assert "apt-get install dataset-fashion-mnist" in result.output
