@@ -18,12 +18,12 @@ setup: $(VENV)/.installed $(FMNIST) $(SALEOR) $(LOOKBOOK_MODELS)/default/encoder
 # torch is pinned in the same pip command as the packages that need it, so pip never picks a CUDA build.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet "torch==2.13.0" -e ".[train,test]"
 	touch $@
 
 $(FMNIST):
 	@if [ "$$(id -u)" = 0 ]; then \
+	  export DEBIAN_FRONTEND=noninteractive; \
 	  (apt-get install -y -q dataset-fashion-mnist || (apt-get update -q && apt-get install -y -q dataset-fashion-mnist)); \
 	else \
 	  echo "Fashion-MNIST is missing: run 'sudo apt-get install dataset-fashion-mnist'"; exit 1; \
