@@ -133,7 +133,7 @@ def search(photo: Path, k: int, as_json: bool, category, gender, colour, min_pri
 
 
 @main.command()
-@click.option("--epochs", type=click.FloatRange(min=0.01), default=None, help="Training epochs (default 8).")
+@click.option("--epochs", type=click.FloatRange(min=0.01), default=None, help="Training epochs (default 7).")
 @click.option("--limit", type=click.IntRange(min=10), default=None, help="Train on at most this many products.")
 @click.option("--input-size", type=click.IntRange(32, 256), default=None, help="Image side in pixels (default 64).")
 @click.option("--val-fraction", type=click.FloatRange(0, 0.5), default=None, help="Held-out share (default 0.1).")

@@ -32,9 +32,9 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 class TrainConfig:
     backbone: str = "efficientnet-lite0"
     input_size: int = 64
-    cut: int = 5                 # blocks below this index stay frozen (their outputs are cached)
+    cut: int = 3                 # blocks below this index stay frozen (their outputs are cached)
     embedding_dim: int = 256
-    epochs: float = 8.0
+    epochs: float = 7.0
     batch_size: int = 128
     learning_rate: float = 2e-3
     weight_decay: float = 0.05
