@@ -134,8 +134,9 @@ def main() -> None:
         notes.append(f"- {size:,} vectors: {kind}, built in {build_s:.1f} s "
                      f"({'generate + add + HNSW graph' if hnsw else 'generate + add'}; not part of the latency)")
         print(notes[-1][2:], file=sys.stderr)
-        watch = run(queries, lambda data, watch: lookbook_query(encoder, index, data, watch), f"queries {size:,}")
-        method = f"lookbook: ONNX {encoder.input_size}px + VectorIndex {'HNSW ef=' + str(index.ef_search) if hnsw else 'exact'}"
+        watch = run(queries, lambda data, watch, index=index: lookbook_query(encoder, index, data, watch), f"queries {size:,}")
+        search = f"HNSW ef={index.ef_search}" if hnsw else "exact"
+        method = f"lookbook: ONNX {encoder.input_size}px + VectorIndex {search}"
         rows.append(row(method, size, watch))
         print(" | ".join(rows[-1]), file=sys.stderr)
         del index
