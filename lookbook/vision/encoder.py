@@ -41,7 +41,8 @@ def fit_square(image: Image.Image, size: int) -> np.ndarray:
     thumb.thumbnail((96, 96))
     small = np.asarray(thumb, dtype=np.uint8)
     background = tuple(int(c) for c in background_colour(small))
-    rows, cols = np.flatnonzero(garment_mask(small).any(axis=1)), np.flatnonzero(garment_mask(small).any(axis=0))
+    mask = garment_mask(small)
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     scale_x, scale_y = image.width / small.shape[1], image.height / small.shape[0]
     box = (int(cols[0] * scale_x), int(rows[0] * scale_y),
            int(np.ceil((cols[-1] + 1) * scale_x)), int(np.ceil((rows[-1] + 1) * scale_y)))
