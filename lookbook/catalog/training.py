@@ -56,7 +56,7 @@ def catalog_training_set(catalog: Catalog, input_size: int, *, limit: int | None
 
 def train_catalog_model(catalog: Catalog, config=None, *, limit: int | None = None, output: Path | None = None,
                         name: str = "lookbook-catalog", progress: bool = True):
-    """`lookbook train`: fit the model on this catalog's labels, export it, and tag unlabelled products."""
+    """`lookbook train`: fit the model on this catalog's labels and export it (the CLI then tags and re-indexes)."""
     from lookbook.vision.training import TrainConfig, export, train
 
     config = config or TrainConfig()

@@ -24,7 +24,7 @@ INFO_FILE = "model.json"
 
 
 class ModelNotFoundError(FileNotFoundError):
-    """No usable model directory (run `make models` or `lookbook train`)."""
+    """No usable model directory (run `make setup` or `lookbook train`)."""
 
 
 GARMENT_MARGIN = 0.04
@@ -92,7 +92,7 @@ def find_model_dir(*candidates: Path) -> Path:
         if (directory / MODEL_FILE).is_file() and (directory / INFO_FILE).is_file():
             return directory
     names = ", ".join(str(c) for c in candidates)
-    raise ModelNotFoundError(f"no model found in {names}; run `make models` or `lookbook train`")
+    raise ModelNotFoundError(f"no model found in {names}; run `make setup` or `lookbook train`")
 
 
 class Encoder:
