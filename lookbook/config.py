@@ -50,3 +50,17 @@ def get_paths(home: str | os.PathLike | None = None) -> Paths:
     home_path = Path(home or os.environ.get("LOOKBOOK_HOME") or Path.cwd() / "instance")
     models_path = Path(os.environ.get("LOOKBOOK_MODELS") or REPO_ROOT / "models")
     return Paths(home=home_path.resolve(), models=models_path.resolve())
+
+
+def read_secret(name: str) -> str | None:
+    """A secret from ``LOOKBOOK_<NAME>`` or from the file named by ``LOOKBOOK_<NAME>_FILE`` (Kubernetes style).
+
+    Never logged: callers keep the value out of reprs and messages.
+    """
+    value = os.environ.get(f"LOOKBOOK_{name}")
+    if value:
+        return value
+    path = os.environ.get(f"LOOKBOOK_{name}_FILE")
+    if path:
+        return Path(path).read_text().strip() or None
+    return None

@@ -62,8 +62,12 @@ def indexed(lookbook_env, tmp_path) -> Path:
     return source
 
 
-def database(home: Path) -> Database:
-    return Database(f"sqlite:///{home / 'lookbook.sqlite3'}")
+@pytest.fixture
+def db(lookbook_env, database_url):
+    """The database the commands use, opened by the test itself."""
+    database = Database(database_url)
+    yield database
+    database.dispose()
 
 
 # --- catalog import ------------------------------------------------------------------------------------------
@@ -239,12 +243,11 @@ def test_eval_catalog_without_enough_labelled_products_fails_cleanly(indexed):
 # --- training ------------------------------------------------------------------------------------------------
 
 
-def test_train_writes_the_catalog_model_tags_unlabelled_products_and_index_re_embeds(lookbook_env, tmp_path):
+def test_train_writes_the_catalog_model_tags_unlabelled_products_and_index_re_embeds(lookbook_env, db, tmp_path):
     unlabelled = 1040
     source = write_source(tmp_path / "source", count=40, unlabelled=(unlabelled,))
     assert run("catalog", "import", source).exit_code == 0
     assert "embedded 40" in run("index").stdout
-    db = database(lookbook_env)
     with db.session() as session:
         old_versions = set(session.scalars(select(ProductVector.model_version)))
     assert len(old_versions) == 1
@@ -281,7 +284,6 @@ def test_train_writes_the_catalog_model_tags_unlabelled_products_and_index_re_em
     photo = tmp_path / "query.png"
     photo.write_bytes(garment_photo("bag", "blue", seed=900))
     assert len(json.loads(run("search", photo, "--k", "3", "--json").stdout)) == 3
-    db.dispose()
 
 
 def test_catalog_remove_drops_products_from_search_at_once(indexed, tmp_path):

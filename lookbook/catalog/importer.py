@@ -38,7 +38,8 @@ KAGGLE_NAME = "productDisplayName"
 KAGGLE_NOT_LABELS = {"id", KAGGLE_NAME, "price", "currency"}
 PLAIN_FIELDS = {"id", "name", "image", "price", "currency", "stock", "category", "gender", "colour", "description"}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif"}  # what load_image accepts
-MAX_ID = 2**63 - 1  # BigInteger
+MAX_ID = MAX_PRICE_MINOR = 2**63 - 1  # BigInteger
+MAX_STOCK = 2**31 - 1  # Integer
 
 
 class CatalogImportError(Exception):
@@ -98,8 +99,8 @@ def import_catalog(
         default_currency = _parse_currency(default_currency, None)
     except _RowError as err:
         raise ValueError(f"default_currency: {err.reason}") from None
-    if isinstance(default_stock, bool) or not isinstance(default_stock, int) or default_stock < 0:
-        raise ValueError(f"default_stock must be a whole number >= 0, not {default_stock!r}")
+    if isinstance(default_stock, bool) or not isinstance(default_stock, int) or not 0 <= default_stock <= MAX_STOCK:
+        raise ValueError(f"default_stock must be a whole number from 0 to {MAX_STOCK}, not {default_stock!r}")
     # Parse (and check) the whole source first so that a broken source raises before anything is written.
     source = _Source(default_currency)
     _read(Path(path), source)
@@ -205,7 +206,9 @@ class _Source:
             if pid in self.first:
                 raise _RowError(f"duplicate id {pid} (first at {self.first[pid]})")
             self.first[pid] = at
-            self.rows.append(build(pid, where))
+            row = build(pid, where)
+            _check_text(row.fields)
+            self.rows.append(row)
         except _RowError as err:
             self.skipped.append(Skipped(where, pid, err.reason))
 
@@ -427,6 +430,21 @@ def _text(value: Any, what: str) -> str | None:
     return str(value).strip() or None
 
 
+def _check_text(fields: dict[str, Any]) -> None:
+    """Reject text PostgreSQL cannot store (a NUL character; in a JSON label it breaks every category filter)
+    and text no database can store (a lone surrogate from a JSON escape): either would fail the whole batch."""
+    texts = [(key, value) for key, value in fields.items() if isinstance(value, str)]
+    for key, value in fields.get("labels", {}).items():
+        texts += [("a label name", key), (f"label {key}", value)]
+    for what, text in texts:
+        if "\x00" in text:
+            raise _RowError(f"{what} contains a NUL character")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _RowError(f"{what} is not valid Unicode text") from None
+
+
 def _sized(value: str | None, column: str) -> str | None:
     """Reject what the column cannot hold: SQLite would store it, PostgreSQL would fail the whole batch."""
     limit = Product.__table__.c[column].type.length
@@ -474,6 +492,8 @@ def _parse_price(value: Any) -> int | None:
         raise _RowError(f"price is negative: {str(value)!r}")
     if not exact:
         raise _RowError(f"price has more than 2 decimals: {str(value)!r}")
+    if amount * 100 > MAX_PRICE_MINOR:
+        raise _RowError(f"price is out of range: {str(value)!r}")
     return int(amount * 100)
 
 
@@ -492,7 +512,11 @@ def _parse_stock(value: Any) -> int | None:
     if value is None or value == "":
         return None
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    if isinstance(value, str) and re.fullmatch(r"[0-9]+", value):
-        return int(value)
-    raise _RowError(f"stock is not a whole number >= 0: {str(value)!r}")
+        stock = value
+    elif isinstance(value, str) and re.fullmatch(r"[0-9]+", value):
+        stock = int(value)
+    else:
+        raise _RowError(f"stock is not a whole number >= 0: {str(value)!r}")
+    if stock > MAX_STOCK:
+        raise _RowError(f"stock is out of range: {stock}")
+    return stock

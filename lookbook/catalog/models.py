@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lookbook.db import Base
+from lookbook.db import Base, UtcDateTime
 
 
 def utcnow() -> datetime:
@@ -36,8 +36,8 @@ class Product(Base):
     # Key of the main image in the image store; None when the source had no image.
     image_key: Mapped[str | None] = mapped_column(String(300))
     image_sha256: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
     @property
     def in_stock(self) -> bool:
@@ -61,4 +61,4 @@ class ProductVector(Base):
     image_sha256: Mapped[str] = mapped_column(String(64))
     shape: Mapped[bytes] = mapped_column(LargeBinary)   # float32, L2-normalised, from the encoder
     colour: Mapped[bytes] = mapped_column(LargeBinary)  # float32, L2-normalised colour descriptor
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

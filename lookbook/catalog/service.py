@@ -7,12 +7,15 @@ the search index of one ``LOOKBOOK_HOME``; the CLI, the web app and workers all 
 from __future__ import annotations
 
 import hashlib
+import io
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
+from PIL import Image
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from lookbook.catalog.indexing import (
     DEFAULT_COLOUR_WEIGHT, IndexManifest, open_index, sync_index,
@@ -20,14 +23,15 @@ from lookbook.catalog.indexing import (
 from lookbook.catalog.models import Product, ProductVector
 from lookbook.config import Paths, get_paths
 from lookbook.db import Database
-from lookbook.search.index import VectorIndex
+from lookbook.errors import NotFound
+from lookbook.search.index import MANIFEST as INDEX_MANIFEST, VectorIndex
 from lookbook.storage import LocalImageStore
 from lookbook.vision.colour import combine
 from lookbook.vision.encoder import Encoder, find_model_dir
 from lookbook.vision.images import load_image
 
 
-class ProductNotFoundError(LookupError):
+class ProductNotFoundError(NotFound, LookupError):
     """No product with that id."""
 
 
@@ -56,6 +60,7 @@ class SearchHit:
     currency: str
     in_stock: bool
     labels: dict = field(default_factory=dict)
+    image_sha256: str | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -68,13 +73,16 @@ class SearchHit:
 class Catalog:
     """Everything one data directory holds, opened lazily."""
 
-    def __init__(self, paths: Paths | None = None, *, colour_weight: float | None = None):
+    def __init__(self, paths: Paths | None = None, *, colour_weight: float | None = None, db: Database | None = None):
         self.paths = paths or get_paths()
         self.paths.home.mkdir(parents=True, exist_ok=True)
-        self.db = Database(self.paths.database_url)
+        self.db = db or Database(self.paths.database_url)
         self.store = LocalImageStore(self.paths.images)
         self._colour_weight = colour_weight
         self._lock = threading.Lock()
+        self._index_lock = threading.Lock()
+        self._index: VectorIndex | None = None
+        self._index_stamp: int | None = None
 
     @cached_property
     def encoder(self) -> Encoder:
@@ -87,24 +95,40 @@ class Catalog:
         saved = IndexManifest.read(self.paths.index)
         return saved.colour_weight if saved else DEFAULT_COLOUR_WEIGHT
 
-    @cached_property
+    def _saved_index_stamp(self) -> int | None:
+        try:
+            return (self.paths.index / INDEX_MANIFEST).stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
+
+    @property
     def index(self) -> VectorIndex:
-        manifest = IndexManifest(self.encoder.vector_version, self.colour_weight)
-        index = open_index(self.paths.index, manifest)
-        if index is None:  # first use, or the model / colour weight changed: build from stored vectors
-            index = sync_index(db=self.db, encoder=self.encoder, directory=self.paths.index,
-                               colour_weight=self.colour_weight)
-        return index
+        """The search index, reloaded when another process (a worker, `lookbook index`) saved a newer one."""
+        with self._index_lock:
+            if self._index is None or self._saved_index_stamp() != self._index_stamp:
+                manifest = IndexManifest(self.encoder.vector_version, self.colour_weight)
+                index = open_index(self.paths.index, manifest)
+                if index is None:  # first use, or the model / colour weight changed: build from stored vectors
+                    index = sync_index(db=self.db, encoder=self.encoder, directory=self.paths.index,
+                                       colour_weight=self.colour_weight)
+                self._index, self._index_stamp = index, self._saved_index_stamp()
+            return self._index
+
+    def save_index(self) -> None:
+        """Save this process's changes to the index, without reloading them back."""
+        with self._index_lock:
+            self._index.save(self.paths.index)
+            self._index_stamp = self._saved_index_stamp()
 
     def close(self) -> None:
         self.db.dispose()
 
 
-def allowed_ids(catalog: Catalog, filters: SearchFilters) -> np.ndarray | None:
-    """Ids of the products that pass the filters (None when there is no filter)."""
-    if filters.is_empty():
-        return None
-    query = select(Product.id)
+def filtered(query, filters: SearchFilters, *, text: str | None = None):
+    """Narrow a product query by the shopper's filters (and words in the name)."""
+    if text:
+        for word in text.split():
+            query = query.where(Product.name.icontains(word, autoescape=True))
     if filters.category:
         name = filters.category.casefold()
         query = query.where(
@@ -122,8 +146,70 @@ def allowed_ids(catalog: Catalog, filters: SearchFilters) -> np.ndarray | None:
         query = query.where(Product.price_minor <= filters.max_price_minor)
     if filters.in_stock:
         query = query.where(Product.stock > 0)
+    return query
+
+
+def allowed_ids(catalog: Catalog, filters: SearchFilters) -> np.ndarray | None:
+    """Ids of the products that pass the filters (None when there is no filter)."""
+    if filters.is_empty():
+        return None
     with catalog.db.session() as session:
-        return np.fromiter(session.scalars(query), dtype=np.int64)
+        return np.fromiter(session.scalars(filtered(select(Product.id), filters)), dtype=np.int64)
+
+
+SORTS = {
+    "name": (Product.name, Product.id),
+    "price": (Product.price_minor.asc().nulls_last(), Product.id),
+    "-price": (Product.price_minor.desc().nulls_last(), Product.id),
+    "newest": (Product.created_at.desc(), Product.id.desc()),
+    "id": (Product.id,),
+}
+
+
+def list_products(
+    session: Session, *, filters: SearchFilters = SearchFilters(), text: str | None = None, sort: str = "name",
+    page: int = 1, per_page: int = 24,
+) -> tuple[list[Product], int]:
+    """One page of products matching the filters and words, and how many match in all."""
+    query = filtered(select(Product), filters, text=text)
+    total = session.scalar(filtered(select(func.count(Product.id)), filters, text=text)) or 0
+    products = session.scalars(query.order_by(*SORTS[sort]).offset((page - 1) * per_page).limit(per_page))
+    return list(products), int(total)
+
+
+def get_product(session: Session, *, product_id: int) -> Product:
+    product = session.get(Product, product_id)
+    if product is None:
+        raise ProductNotFoundError(f"no product with id {product_id}", code="product_not_found")
+    return product
+
+
+IMAGE_WIDTHS = (160, 320, 640, 1024)
+
+
+def product_image(catalog: Catalog, *, product_id: int, width: int) -> tuple[bytes, str]:
+    """The product's image as WEBP at most ``width`` pixels wide, and its content hash.
+
+    Renditions are made once per image version and kept in the image store.
+    """
+    if width not in IMAGE_WIDTHS:
+        raise ValueError(f"width must be one of {IMAGE_WIDTHS}")
+    with catalog.db.session() as session:
+        product = get_product(session, product_id=product_id)
+        key, digest = product.image_key, product.image_sha256
+    if not key or not digest:
+        raise ProductNotFoundError(f"product {product_id} has no image", code="image_not_found")
+    rendition = f"renditions/{digest}/{width}.webp"
+    if catalog.store.exists(rendition):
+        return catalog.store.get(rendition), digest
+    image = load_image(catalog.store.get(key), name=f"product {product_id} image")
+    if image.width > width:
+        image = image.resize((width, max(1, round(image.height * width / image.width))), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    image.save(buffer, "WEBP", quality=82, method=4)
+    data = buffer.getvalue()
+    catalog.store.put(rendition, data)
+    return data, digest
 
 
 def _hits(catalog: Catalog, ids: np.ndarray, scores: np.ndarray) -> list[SearchHit]:
@@ -135,6 +221,7 @@ def _hits(catalog: Catalog, ids: np.ndarray, scores: np.ndarray) -> list[SearchH
         SearchHit(
             id=p.id, name=p.name, score=float(s), category=p.category, gender=p.gender, colour=p.colour,
             price_minor=p.price_minor, currency=p.currency, in_stock=p.in_stock, labels=dict(p.labels),
+            image_sha256=p.image_sha256,
         )
         for i, s in zip(ids.tolist(), scores.tolist())
         if (p := products.get(i)) is not None
@@ -197,7 +284,7 @@ def add_product_image(catalog: Catalog, product_id: int, image_bytes: bytes, *, 
                 shape=embedding.shape[0].tobytes(), colour=embedding.colour[0].tobytes(),
             ))
         catalog.index.add([product_id], combine(embedding.shape, embedding.colour, catalog.colour_weight))
-        catalog.index.save(catalog.paths.index)
+        catalog.save_index()
     return predicted
 
 
@@ -213,7 +300,7 @@ def remove_product(catalog: Catalog, product_id: int) -> None:
         if key:
             catalog.store.delete(key)
         catalog.index.remove([product_id])
-        catalog.index.save(catalog.paths.index)
+        catalog.save_index()
 
 
 def count_products(catalog: Catalog) -> int:

@@ -6,7 +6,7 @@ import numpy as np
 from sqlalchemy import select
 
 from lookbook.catalog.indexing import load_vectors
-from lookbook.catalog.models import Product
+from lookbook.catalog.models import Product, ProductVector
 from lookbook.catalog.service import Catalog
 from lookbook.catalog.training import product_labels
 from lookbook.evaluation.retrieval import retrieval_scores
@@ -18,9 +18,10 @@ def evaluate_catalog(catalog: Catalog, label: str) -> dict:
     ids, shape, colour = load_vectors(catalog.db, catalog.encoder.vector_version)
     if not len(ids):
         raise ValueError("no indexed products: run `lookbook index` first")
+    # A join, not `id IN (every indexed id)`: PostgreSQL takes at most 65535 parameters in one query.
+    indexed = select(Product).join(ProductVector).where(ProductVector.model_version == catalog.encoder.vector_version)
     with catalog.db.session() as session:
-        values = {p.id: (product_labels(p).get(label) or p.labels.get(label))
-                  for p in session.scalars(select(Product).where(Product.id.in_(ids.tolist())))}
+        values = {p.id: (product_labels(p).get(label) or p.labels.get(label)) for p in session.scalars(indexed)}
     keep = np.array([values.get(i) not in (None, "") for i in ids.tolist()])
     if keep.sum() < 2:
         raise ValueError(f"fewer than two indexed products have a {label!r} label")

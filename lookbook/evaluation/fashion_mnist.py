@@ -29,6 +29,7 @@ def train_on_fashion_mnist(output: Path, *, epochs: float | None = None, limit: 
     from lookbook.catalog.service import Catalog
     from lookbook.catalog.training import train_catalog_model
     from lookbook.config import get_paths
+    from lookbook.db import Database
     from lookbook.demo.build import write_fashion_mnist_catalog
     from lookbook.vision.training import TrainConfig
 
@@ -36,7 +37,8 @@ def train_on_fashion_mnist(output: Path, *, epochs: float | None = None, limit: 
     try:
         source = scratch / "source"
         write_fashion_mnist_catalog(source, split="train", limit=limit)
-        catalog = Catalog(get_paths(scratch / "home"))
+        # A SQLite file of its own: LOOKBOOK_DATABASE_URL names the shop's database, never this scratch one.
+        catalog = Catalog(get_paths(scratch / "home"), db=Database(f"sqlite:///{scratch / 'catalog.sqlite3'}"))
         report = import_catalog(source, db=catalog.db, store=catalog.store, progress=True)
         print(f"imported {report.imported} Fashion-MNIST articles as a catalog")
         config = config or TrainConfig()

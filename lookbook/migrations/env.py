@@ -1,7 +1,8 @@
 from alembic import context
 
 from lookbook.db import Base
-import lookbook.catalog.models  # noqa: F401  (registers the tables)
+import lookbook.accounts.models  # noqa: F401  (registers the tables)
+import lookbook.catalog.models  # noqa: F401
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)

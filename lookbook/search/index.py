@@ -32,7 +32,7 @@ import numpy as np
 __all__ = ["VectorIndex"]
 
 FORMAT_VERSION = 1
-_MANIFEST = "manifest.json"
+MANIFEST = "manifest.json"
 _DATA_FILE = re.compile(r"(vectors|row_ids|alive)-[0-9a-f]{12}\.npy|graph-[0-9a-f]{12}\.faiss")
 
 
@@ -386,9 +386,9 @@ class VectorIndex:
                            "ef_construction": self.ef_construction, "ef_search": self.ef_search},
                 "files": files,
             }
-        tmp = directory / f"{_MANIFEST}.{tag}.tmp"
+        tmp = directory / f"{MANIFEST}.{tag}.tmp"
         tmp.write_text(json.dumps(manifest, indent=2))
-        os.replace(tmp, directory / _MANIFEST)
+        os.replace(tmp, directory / MANIFEST)
         current = set(files.values())
         for path in directory.iterdir():
             if _DATA_FILE.fullmatch(path.name) and path.name not in current:
@@ -398,10 +398,10 @@ class VectorIndex:
     def load(cls, directory) -> "VectorIndex":
         """Load an index written by save(); the HNSW graph is read, not rebuilt."""
         directory = Path(directory)
-        if not (directory / _MANIFEST).is_file():
-            raise FileNotFoundError(f"no vector index at {directory} (missing {_MANIFEST})")
+        if not (directory / MANIFEST).is_file():
+            raise FileNotFoundError(f"no vector index at {directory} (missing {MANIFEST})")
         try:
-            manifest = json.loads((directory / _MANIFEST).read_text())
+            manifest = json.loads((directory / MANIFEST).read_text())
             version = manifest.get("format_version")
             if version != FORMAT_VERSION:
                 raise ValueError(f"unsupported format_version {version!r} (expected {FORMAT_VERSION})")

@@ -72,8 +72,8 @@ def product(db: Database, pid: int) -> Product | None:
 
 
 @pytest.fixture
-def db(tmp_path):
-    database = Database(f"sqlite:///{tmp_path}/db.sqlite3")
+def db(database_url):
+    database = Database(database_url)
     yield database
     database.dispose()
 
@@ -341,6 +341,33 @@ def test_plain_json_layout(tmp_path, db, store):
         ("products.json item 3", 12, "no image file: img/missing.jpg"),
         ("products.json item 4", None, "missing id"),
         ("products.json item 5", None, "not an object"),
+    }
+
+
+def test_values_a_database_cannot_store_skip_their_row_not_the_batch(tmp_path, db, store):
+    items = [
+        {"id": 1, "name": "Null\u0000name"},
+        {"id": 2, "name": "Shirt", "labels": {"season": "Sum\u0000mer"}},
+        {"id": 3, "name": "Shirt", "labels": {"sea\u0000son": "Summer"}},
+        {"id": 4, "name": "Lone \ud800 surrogate"},
+        {"id": 5, "name": "Shirt", "stock": 2**31},
+        {"id": 6, "name": "Shirt", "price": "92233720368547758.08"},
+        {"id": 7, "name": "Fine", "stock": 2**31 - 1, "price": "92233720368547758.07", "labels": {"season": "Summer"}},
+    ]
+    (tmp_path / "products.json").write_text(json.dumps(items))
+
+    report = import_catalog(tmp_path / "products.json", db=db, store=store)
+
+    assert report.imported == 1
+    fine = product(db, 7)
+    assert (fine.stock, fine.price_minor, fine.labels) == (2**31 - 1, 2**63 - 1, {"season": "Summer"})
+    assert {(s.id, s.reason) for s in report.skipped} == {
+        (1, "name contains a NUL character"),
+        (2, "label season contains a NUL character"),
+        (3, "a label name contains a NUL character"),
+        (4, "name is not valid Unicode text"),
+        (5, f"stock is out of range: {2**31}"),
+        (6, "price is out of range: '92233720368547758.08'"),
     }
 
 

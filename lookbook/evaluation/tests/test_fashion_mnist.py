@@ -15,28 +15,36 @@ def test_articles_are_inverted_to_dark_garments_on_white():
     assert corners.mean() > 240 and test.images.mean() < corners.mean()
 
 
-def test_the_train_split_imports_as_a_labelled_catalog(tmp_path):
+def test_the_train_split_imports_as_a_labelled_catalog(lookbook_env, tmp_path):
     write_fashion_mnist_catalog(tmp_path / "source", limit=30, progress=False)
-    catalog = Catalog(get_paths(tmp_path / "home"))
+    catalog = Catalog(get_paths())
 
-    report = import_catalog(tmp_path / "source", db=catalog.db, store=catalog.store)
+    try:
+        report = import_catalog(tmp_path / "source", db=catalog.db, store=catalog.store)
 
-    assert report.imported == 30 and not report.skipped
-    assert count_products(catalog) == 30
-    first = fashion_mnist.load("train").names()[0]
-    from lookbook.catalog.models import Product
+        assert report.imported == 30 and not report.skipped
+        assert count_products(catalog) == 30
+        first = fashion_mnist.load("train").names()[0]
+        from lookbook.catalog.models import Product
 
-    with catalog.db.session() as session:
-        product = session.get(Product, 100_000)
-        assert product.category == first and product.labels["masterCategory"] in {"Apparel", "Footwear", "Accessories"}
-        assert product.price_minor % 100 == 99 and product.image_key == "products/100000.png"
+        with catalog.db.session() as session:
+            product = session.get(Product, 100_000)
+            assert product.category == first
+            assert product.labels["masterCategory"] in {"Apparel", "Footwear", "Accessories"}
+            assert product.price_minor % 100 == 99 and product.image_key == "products/100000.png"
+    finally:
+        catalog.close()
 
 
-def test_training_on_fashion_mnist_goes_through_the_catalog_path(tmp_path):
+def test_training_on_fashion_mnist_goes_through_the_catalog_path(tmp_path, monkeypatch):
     from lookbook.vision.training import TrainConfig
 
+    shop = tmp_path / "shop.sqlite3"
+    monkeypatch.setenv("LOOKBOOK_DATABASE_URL", f"sqlite:///{shop}")
     config = TrainConfig(input_size=32, epochs=0.2, batch_size=16, embedding_dim=16)
     model = train_on_fashion_mnist(tmp_path / "model", limit=200, config=config, name="fm-check")
+
+    assert not shop.exists()  # the scratch catalog never goes into the shop's database
 
     info = json.loads((model / "model.json").read_text())
     assert info["version"].startswith("fm-check-")

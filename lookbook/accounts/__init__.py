@@ -1,0 +1,1 @@
+"""Accounts: customers and admins, their details, passwords and sign-in sessions."""

@@ -1,0 +1,122 @@
+"""The store's Flask app factory: JSON API under /api/v1, described by OpenAPI, with the brief's security."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, request
+from flask_cors import CORS
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_smorest import Api
+from flask_talisman import Talisman
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from lookbook.catalog.service import Catalog
+from lookbook.db import Database
+from lookbook.vision.encoder import ModelNotFoundError
+from lookbook.web.api import (
+    RATE_LIMIT_ATTRIBUTE, ErrorSchema, Services, check_every_endpoint_declares_its_roles, error_response,
+    register_error_handlers,
+)
+from lookbook.web.settings import Settings
+
+log = logging.getLogger(__name__)
+
+API_VERSION = "1.0.0"
+
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "img-src": ["'self'", "data:", "blob:"],
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+
+
+class LookbookApi(Api):
+    ERROR_SCHEMA = ErrorSchema
+
+
+def _blueprints():
+    from lookbook.web.accounts import admin_customers_bp, auth_bp, me_bp
+    from lookbook.web.catalog import products_bp, search_bp
+    from lookbook.web.health import health_bp
+
+    return [health_bp, auth_bp, me_bp, products_bp, search_bp, admin_customers_bp]
+
+
+def create_app(settings: Settings | None = None, *, catalog: Catalog | None = None) -> Flask:
+    """Build the store for one data directory; a test passes its own ``settings`` (and catalog)."""
+    settings = settings or Settings.from_env()
+    app = Flask("lookbook")
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+        API_TITLE="Lookbook",
+        API_VERSION=API_VERSION,
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        ETAG_DISABLED=True,  # ETags are set for every GET below, not per view
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.https,
+        RATELIMIT_HEADERS_ENABLED=True,
+    )
+    app.json.sort_keys = False
+    if settings.trusted_proxies:
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    db = catalog.db if catalog else Database(settings.database_url, migrate=settings.migrate_on_start)
+    app.extensions["lookbook"] = Services(settings=settings, db=db, catalog=catalog or Catalog(settings.paths, db=db))
+
+    api = LookbookApi(app, spec_kwargs={"info": {"description": "Lookbook's JSON API: a fashion store with visual search."}})
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    for blueprint in _blueprints():
+        api.register_blueprint(blueprint)
+    check_every_endpoint_declares_its_roles(app)
+    _rate_limits(app, settings)
+    register_error_handlers(app)
+    app.register_error_handler(ModelNotFoundError, lambda e: error_response(
+        503, "search_unavailable", "visual search has no model yet; run 'make setup' or 'lookbook train'"))
+
+    Talisman(
+        app,
+        force_https=False,  # TLS ends at `lookbook serve --https` or at the ingress
+        strict_transport_security=True,  # sent only on requests that arrived over HTTPS
+        content_security_policy=CONTENT_SECURITY_POLICY,
+        frame_options="DENY",
+        referrer_policy="strict-origin-when-cross-origin",
+        session_cookie_secure=settings.https,
+        session_cookie_http_only=True,
+    )
+    if settings.cors_origins:
+        CORS(app, resources={r"/api/*": {"origins": list(settings.cors_origins)}},
+             expose_headers=["ETag", "Retry-After"], allow_headers=["Authorization", "Content-Type", "If-None-Match"])
+
+    @app.after_request
+    def _conditional_get(response):
+        # Any GET answer gets an ETag, so a return visit downloads nothing that did not change.
+        if request.method == "GET" and response.status_code == 200 and not response.direct_passthrough:
+            if "ETag" not in response.headers:
+                response.add_etag()
+            response.make_conditional(request)
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return app
+
+
+def _rate_limits(app: Flask, settings: Settings) -> None:
+    """Enforce each endpoint's declared limit with this app's limiter (memory, or Redis shared by replicas)."""
+    limiter = Limiter(get_remote_address, app=app, storage_uri=settings.rate_limit_storage,
+                      enabled=settings.rate_limits_enabled, key_prefix="lookbook")
+    for endpoint, view in list(app.view_functions.items()):
+        name = getattr(view, RATE_LIMIT_ATTRIBUTE, None)
+        if name:
+            limit = getattr(settings, f"rate_limit_{name}")
+            app.view_functions[endpoint] = limiter.limit(limit, scope=name)(view)
+    app.extensions["lookbook_limiter"] = limiter  # the limiter holds itself weakly; the app keeps it alive
