@@ -44,3 +44,9 @@ class AuthenticationFailed(LookbookError):
 
 class PermissionDenied(LookbookError):
     code = "forbidden"
+
+
+class PaymentFailed(LookbookError):
+    """The payment provider refused the payment (declined card, insufficient funds, ...)."""
+
+    code = "payment_failed"

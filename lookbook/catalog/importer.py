@@ -26,6 +26,7 @@ from sqlalchemy import select
 from tqdm import tqdm
 
 from lookbook.catalog.models import Product
+from lookbook.catalog.variants import sync_default_variants
 from lookbook.db import Database
 from lookbook.storage import ImageStore
 from lookbook.vision.images import ImageError, load_image, read_image_bytes
@@ -118,6 +119,7 @@ def import_catalog(
                 existing = {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(ids)))}
                 for row in batch:
                     _apply(row, existing.get(row.id), session, store, report, defaults)
+                sync_default_variants(session, ids)
             bar.update(len(batch))
     return report
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lookbook.db import Base, UtcDateTime
@@ -38,6 +38,8 @@ class Product(Base):
     image_sha256: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+    # Retired products stay for order history and reports but are no longer listed, searched or sold.
+    retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     @property
     def in_stock(self) -> bool:
@@ -62,3 +64,24 @@ class ProductVector(Base):
     shape: Mapped[bytes] = mapped_column(LargeBinary)   # float32, L2-normalised, from the encoder
     colour: Mapped[bytes] = mapped_column(LargeBinary)  # float32, L2-normalised colour descriptor
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class ProductVariant(Base):
+    """What a customer actually buys: a size and/or colour of a product, with its own stock.
+
+    Every product has at least one variant; an imported product gets one default variant that carries the
+    product's stock. ``Product.stock`` is the total over the product's variants, kept for fast filtering.
+    """
+
+    __tablename__ = "product_variants"
+    __table_args__ = (CheckConstraint("stock >= 0", name="stock_not_negative"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("products.id", ondelete="CASCADE"), index=True)
+    sku: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[str | None] = mapped_column(String(20))
+    colour: Mapped[str | None] = mapped_column(String(60))
+    # A price of its own (minor units); None: the product's price.
+    price_minor: Mapped[int | None] = mapped_column(BigInteger)
+    stock: Mapped[int] = mapped_column(Integer, default=0)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import wraps
 from typing import Iterator
 
@@ -25,7 +25,9 @@ from werkzeug.exceptions import HTTPException
 from lookbook.accounts import service as accounts
 from lookbook.accounts.models import User
 from lookbook.accounts.roles import Role
-from lookbook.errors import AuthenticationFailed, Conflict, InvalidInput, LookbookError, NotFound, PermissionDenied
+from lookbook.errors import (
+    AuthenticationFailed, Conflict, InvalidInput, LookbookError, NotFound, PaymentFailed, PermissionDenied,
+)
 from lookbook.vision.images import ImageError
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,7 @@ class Services:
     settings: "object"
     db: "object"
     catalog: "object"
+    payment_providers: dict = field(default_factory=dict)  # name -> PaymentProvider
 
 
 def services() -> Services:
@@ -155,7 +158,7 @@ class ErrorSchema(ma.Schema):
 
 
 STATUS_OF = [(InvalidInput, 422), (NotFound, 404), (Conflict, 409), (AuthenticationFailed, 401),
-             (PermissionDenied, 403)]
+             (PermissionDenied, 403), (PaymentFailed, 402)]
 IMAGE_STATUS = {"too_large": 413, "too_many_pixels": 413, "not_an_image": 415, "corrupt": 422, "unreadable": 422}
 
 
@@ -192,7 +195,7 @@ def handle_image_error(error: ImageError):
                           {"image": [str(error)]})
 
 
-HTTP_CODES = {400: "bad_request", 401: "not_authenticated", 403: "forbidden", 404: "not_found",
+HTTP_CODES = {400: "bad_request", 401: "not_authenticated", 402: "payment_failed", 403: "forbidden", 404: "not_found",
               405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 413: "payload_too_large",
               415: "unsupported_media_type", 422: "invalid_input", 428: "precondition_required",
               429: "rate_limited", 500: "internal_error"}

@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from lookbook.catalog.service import Catalog
 from lookbook.db import Database
+from lookbook.payments.providers import SandboxProvider
 from lookbook.vision.encoder import ModelNotFoundError
 from lookbook.web.api import (
     RATE_LIMIT_ATTRIBUTE, ErrorSchema, Services, check_every_endpoint_declares_its_roles, error_response,
@@ -43,8 +44,22 @@ def _blueprints():
     from lookbook.web.accounts import admin_customers_bp, auth_bp, me_bp
     from lookbook.web.catalog import products_bp, search_bp
     from lookbook.web.health import health_bp
+    from lookbook.web.orders import admin_orders_bp, cart_bp, orders_bp
 
-    return [health_bp, auth_bp, me_bp, products_bp, search_bp, admin_customers_bp]
+    return [health_bp, auth_bp, me_bp, products_bp, search_bp, admin_customers_bp, cart_bp, orders_bp,
+            admin_orders_bp]
+
+
+def payment_providers(settings: Settings) -> dict:
+    """The sandbox always; Stripe too when its secret key is configured."""
+    providers = {"sandbox": SandboxProvider()}
+    if settings.stripe_secret_key:
+        from lookbook.payments.stripe_provider import StripeProvider
+
+        providers["stripe"] = StripeProvider(secret_key=settings.stripe_secret_key,
+                                             webhook_secret=settings.stripe_webhook_secret,
+                                             api_base=settings.stripe_api_base)
+    return providers
 
 
 def create_app(settings: Settings | None = None, *, catalog: Catalog | None = None) -> Flask:
@@ -71,7 +86,8 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     db = catalog.db if catalog else Database(settings.database_url, migrate=settings.migrate_on_start)
-    app.extensions["lookbook"] = Services(settings=settings, db=db, catalog=catalog or Catalog(settings.paths, db=db))
+    app.extensions["lookbook"] = Services(settings=settings, db=db, catalog=catalog or Catalog(settings.paths, db=db),
+                                          payment_providers=payment_providers(settings))
 
     api = LookbookApi(app, spec_kwargs={"info": {"description": "Lookbook's JSON API: a fashion store with visual search."}})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})

@@ -50,6 +50,19 @@ class Settings:
     rate_limit_search: str = "120 per minute"
     rate_limits_enabled: bool = True
     migrate_on_start: bool = True               # off for workers whose master (or a deploy job) migrated
+    # Payments: the sandbox always; Stripe when a secret key is configured.
+    stripe_secret_key: str | None = field(default=None, repr=False)
+    stripe_publishable_key: str | None = None
+    stripe_webhook_secret: str | None = field(default=None, repr=False)
+    stripe_api_base: str | None = None          # e.g. a localstripe server in tests
+    # Email: the outbox is delivered through this SMTP server when a host is set.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_starttls: bool = False
+    mail_from: str = "Lookbook <shop@localhost>"
+    outbox_interval: float = 5.0                # seconds between outbox deliveries in each web process
 
     @classmethod
     def from_env(cls, paths: Paths | None = None, **overrides) -> "Settings":
@@ -87,6 +100,17 @@ class Settings:
             rate_limit_search=env("LOOKBOOK_RATE_LIMIT_SEARCH", cls.rate_limit_search),
             rate_limits_enabled=env("LOOKBOOK_RATE_LIMITS", "1") != "0",
             migrate_on_start=env("LOOKBOOK_MIGRATE_ON_START", "1") != "0",
+            stripe_secret_key=read_secret("STRIPE_SECRET_KEY"),
+            stripe_publishable_key=env("LOOKBOOK_STRIPE_PUBLISHABLE_KEY"),
+            stripe_webhook_secret=read_secret("STRIPE_WEBHOOK_SECRET"),
+            stripe_api_base=env("LOOKBOOK_STRIPE_API_BASE"),
+            smtp_host=env("LOOKBOOK_SMTP_HOST"),
+            smtp_port=int(env("LOOKBOOK_SMTP_PORT", "25")),
+            smtp_username=env("LOOKBOOK_SMTP_USERNAME"),
+            smtp_password=read_secret("SMTP_PASSWORD"),
+            smtp_starttls=env("LOOKBOOK_SMTP_STARTTLS", "0") == "1",
+            mail_from=env("LOOKBOOK_MAIL_FROM", cls.mail_from),
+            outbox_interval=float(env("LOOKBOOK_OUTBOX_INTERVAL", cls.outbox_interval)),
         )
         return replace(settings, **overrides)
 

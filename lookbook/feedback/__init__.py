@@ -1,0 +1,1 @@
+"""Product reviews from buyers and general feedback, moderated by admins."""

@@ -1,0 +1,1 @@
+"""Payments behind one provider interface: a built-in sandbox and Stripe."""

@@ -1,0 +1,1 @@
+"""Sales and order reports for admins, as data and as CSV."""
