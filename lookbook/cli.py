@@ -307,5 +307,67 @@ def serve(host: str, port: int, workers: int, threads: int, https: bool) -> None
         raise click.ClickException(str(error))
 
 
+@main.group()
+def outbox() -> None:
+    """The email outbox (delivered through LOOKBOOK_SMTP_HOST)."""
+
+
+@outbox.command("deliver")
+@click.option("--loop", is_flag=True, help="Keep delivering until interrupted (SIGINT or SIGTERM).")
+@click.option("--interval", type=click.FloatRange(min=0.1), default=None,
+              help="Seconds between rounds with --loop (default LOOKBOOK_OUTBOX_INTERVAL, 5).")
+def outbox_deliver(loop: bool, interval: float | None) -> None:
+    """Send the emails that are due; failed ones stay in the outbox and are retried with backoff."""
+    import signal
+    import threading
+
+    from lookbook.db import Database
+    from lookbook.notifications.outbox import SmtpMailer, deliver_all_due, deliver_until_stopped
+    from lookbook.web.settings import ConfigurationError, Settings
+
+    try:
+        settings = Settings.from_env()
+    except ConfigurationError as error:
+        raise click.ClickException(str(error))
+    if not settings.smtp_host:
+        raise click.ClickException("no mail server: set LOOKBOOK_SMTP_HOST (and LOOKBOOK_SMTP_PORT, ...)")
+    db = Database(settings.database_url)
+    mailer = SmtpMailer.from_settings(settings)
+    try:
+        if loop:
+            stop = threading.Event()
+            signal.signal(signal.SIGTERM, lambda *_: stop.set())
+            click.echo(f"delivering the outbox through {settings.smtp_host}:{settings.smtp_port}; Ctrl-C stops")
+            try:
+                deliver_until_stopped(db, mailer=mailer, interval=interval or settings.outbox_interval, stop=stop)
+            except KeyboardInterrupt:
+                pass
+            return
+        report = deliver_all_due(db, mailer=mailer)
+        click.echo(report.summary())
+    finally:
+        db.dispose()
+
+
+@main.group()
+def orders() -> None:
+    """Orders."""
+
+
+@orders.command("expire")
+def orders_expire() -> None:
+    """Cancel orders whose payment window passed and release their stock."""
+    from lookbook.db import Database
+    from lookbook.orders.service import expire_unpaid_orders
+
+    db = Database(get_paths().database_url)
+    try:
+        with db.session() as session:
+            cancelled = expire_unpaid_orders(session)
+    finally:
+        db.dispose()
+    click.echo(f"cancelled {cancelled} unpaid order(s) whose payment window had passed")
+
+
 if __name__ == "__main__":
     main()

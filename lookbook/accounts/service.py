@@ -59,6 +59,9 @@ def create_user(session: Session, *, email: str, password: str, name: str, role:
     """Create an account; the email must be new."""
     check_strength(password)
     email = normalise_email(email)
+    if len(email) > 254:  # lower-casing can lengthen an address ("İ" becomes two characters)
+        raise InvalidInput("the email address is too long", code="invalid_input",
+                           fields={"email": ["at most 254 characters"]})
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict("an account with this email already exists", code="email_taken",
                        fields={"email": ["already registered"]})

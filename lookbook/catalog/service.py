@@ -125,7 +125,8 @@ class Catalog:
 
 
 def filtered(query, filters: SearchFilters, *, text: str | None = None):
-    """Narrow a product query by the shopper's filters (and words in the name)."""
+    """Narrow a product query by the shopper's filters (and words in the name); retired products never pass."""
+    query = query.where(Product.retired_at.is_(None))
     if text:
         for word in text.split():
             query = query.where(Product.name.icontains(word, autoescape=True))
@@ -147,6 +148,11 @@ def filtered(query, filters: SearchFilters, *, text: str | None = None):
     if filters.in_stock:
         query = query.where(Product.stock > 0)
     return query
+
+
+def retired_ids(session: Session) -> list[int]:
+    """Products no longer sold: the index still holds their vectors, so searches exclude them."""
+    return list(session.scalars(select(Product.id).where(Product.retired_at.is_not(None))))
 
 
 def allowed_ids(catalog: Catalog, filters: SearchFilters) -> np.ndarray | None:
@@ -241,11 +247,11 @@ def search_by_image(
 ) -> list[SearchHit]:
     """The k catalog products most similar to a photo; a catalog image does not find itself unless asked."""
     vector = query_vector(catalog, image_bytes)
-    exclude = None
-    if not include_self:
-        digest = hashlib.sha256(image_bytes).hexdigest()
-        with catalog.db.session() as session:
-            exclude = list(session.scalars(select(Product.id).where(Product.image_sha256 == digest)))
+    with catalog.db.session() as session:
+        exclude = retired_ids(session)
+        if not include_self:
+            digest = hashlib.sha256(image_bytes).hexdigest()
+            exclude += session.scalars(select(Product.id).where(Product.image_sha256 == digest))
     ids, scores = catalog.index.search(vector, k, allowed=allowed_ids(catalog, filters), exclude=exclude or None)
     return _hits(catalog, ids[0], scores[0])
 
@@ -253,36 +259,57 @@ def search_by_image(
 def similar_products(
     catalog: Catalog, product_id: int, *, k: int = 5, filters: SearchFilters = SearchFilters()
 ) -> list[SearchHit]:
-    """The k products most similar to one product, never the product itself."""
+    """The k products most similar to one product, never the product itself nor a retired one."""
+    with catalog.db.session() as session:
+        product = session.get(Product, product_id)
+        if product is None or product.retired_at is not None:
+            raise ProductNotFoundError(f"no product with id {product_id}", code="product_not_found")
+        exclude = [product_id, *retired_ids(session)]
     if product_id not in catalog.index:
-        with catalog.db.session() as session:
-            if session.get(Product, product_id) is None:
-                raise ProductNotFoundError(f"no product with id {product_id}")
         return []
     vector = catalog.index.vectors_of([product_id])[0]
-    ids, scores = catalog.index.search(vector, k, allowed=allowed_ids(catalog, filters), exclude=[product_id])
+    ids, scores = catalog.index.search(vector, k, allowed=allowed_ids(catalog, filters), exclude=exclude)
     return _hits(catalog, ids[0], scores[0])
 
 
 def add_product_image(catalog: Catalog, product_id: int, image_bytes: bytes, *, suffix: str = ".jpg") -> dict:
-    """Store, embed and index one product's image at once (no index rebuild); returns predicted labels."""
+    """Store, embed and index one product's image at once (no index rebuild); returns predicted labels.
+
+    The file is written before the row commits (a committed row never names a missing file) and put back as it
+    was if the commit fails; an old image under another key is deleted only once the new one is committed.
+    """
     image = load_image(image_bytes, min_side=catalog.encoder.input_size, name=f"product {product_id} image")
     embedding = catalog.encoder.embed([image], with_predictions=True)
     digest = hashlib.sha256(image_bytes).hexdigest()
     key = f"products/{product_id}{suffix}"
     with catalog._lock:
-        with catalog.db.session() as session:
-            product = session.get(Product, product_id)
-            if product is None:
-                raise ProductNotFoundError(f"no product with id {product_id}")
-            catalog.store.put(key, image_bytes)
-            product.image_key, product.image_sha256 = key, digest
-            predicted = {h: {"label": label, "confidence": round(p, 4)} for h, [(label, p)] in embedding.predictions.items()}
-            product.predicted_labels = predicted
-            session.merge(ProductVector(
-                product_id=product_id, model_version=catalog.encoder.vector_version, image_sha256=digest,
-                shape=embedding.shape[0].tobytes(), colour=embedding.colour[0].tobytes(),
-            ))
+        written, replaced, old_key = False, None, None
+        try:
+            with catalog.db.session() as session:
+                product = session.get(Product, product_id)
+                if product is None:
+                    raise ProductNotFoundError(f"no product with id {product_id}")
+                old_key = product.image_key
+                product.image_key, product.image_sha256 = key, digest
+                predicted = {h: {"label": label, "confidence": round(p, 4)}
+                             for h, [(label, p)] in embedding.predictions.items()}
+                product.predicted_labels = predicted
+                session.merge(ProductVector(
+                    product_id=product_id, model_version=catalog.encoder.vector_version, image_sha256=digest,
+                    shape=embedding.shape[0].tobytes(), colour=embedding.colour[0].tobytes(),
+                ))
+                session.flush()
+                replaced = catalog.store.get(key) if catalog.store.exists(key) else None
+                catalog.store.put(key, image_bytes)
+                written = True
+        except BaseException:
+            if written and replaced is not None:
+                catalog.store.put(key, replaced)
+            elif written:
+                catalog.store.delete(key)
+            raise
+        if old_key and old_key != key:
+            catalog.store.delete(old_key)
         catalog.index.add([product_id], combine(embedding.shape, embedding.colour, catalog.colour_weight))
         catalog.save_index()
     return predicted

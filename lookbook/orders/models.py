@@ -30,6 +30,7 @@ class OrderEventType(StrEnum):
     CANCELLED = "cancelled"
     REFUNDED = "refunded"
     STOCK_RELEASED = "stock_released"
+    PAID_AFTER_CANCEL = "paid_after_cancel"  # money arrived for a cancelled order: to be refunded
 
 
 class Cart(Base):

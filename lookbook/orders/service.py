@@ -284,6 +284,12 @@ def record_payment_failure(session: Session, order: Order, reason: str) -> None:
     session.flush()
 
 
+def record_late_payment(session: Session, order: Order, details: dict) -> None:
+    """A payment succeeded after the order was cancelled: recorded so an admin refunds it."""
+    session.add(OrderEvent(order_id=order.id, type=OrderEventType.PAID_AFTER_CANCEL, data=details))
+    session.flush()
+
+
 def expire_unpaid_orders(session: Session, *, now: datetime | None = None) -> int:
     """Cancel orders whose payment window passed and release their stock (repairs interrupted checkouts)."""
     now = now or now_utc()

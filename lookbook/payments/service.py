@@ -4,6 +4,8 @@ and carry idempotency keys, so a retry after a crash never charges twice and rep
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -22,7 +24,10 @@ def _open_payment(session: Session, order: Order, provider: PaymentProvider) -> 
                                                    Payment.status == PaymentStatus.PENDING).order_by(Payment.id.desc()))
     if payment is None:
         attempt = (session.scalar(select(func.count()).where(Payment.order_id == order.id)) or 0) + 1
-        payment = Payment(order_id=order.id, provider=provider.name, idempotency_key=f"order-{order.id}-attempt-{attempt}",
+        # The random part keeps keys unique across databases sharing one provider account (a reset demo
+        # database must never replay another database's paid intent); retries reuse the stored key.
+        key = f"order-{order.id}-attempt-{attempt}-{uuid.uuid4().hex[:12]}"
+        payment = Payment(order_id=order.id, provider=provider.name, idempotency_key=key,
                           amount_minor=order.total_minor, currency=order.currency, status=PaymentStatus.PENDING)
         session.add(payment)
         session.flush()
@@ -65,13 +70,19 @@ def apply_result(db: Database, *, payment_ref: str, result: ProviderPayment) -> 
         if payment is None:
             raise NotFound(f"no payment {payment_ref}", code="payment_not_found")
         order = orders.lock_order(session, payment.order_id)
-        if payment.status != PaymentStatus.PENDING:
-            return order  # already settled: a repeated confirmation changes nothing
+        # Settled payments do not change again (a repeated event changes nothing), except that a failed
+        # attempt may still succeed: with Stripe Elements the customer can retry on the same intent.
+        retried = payment.status == PaymentStatus.FAILED and result.status == PaymentStatus.SUCCEEDED
+        if payment.status != PaymentStatus.PENDING and not retried:
+            return order
         payment.status = result.status
         payment.failure_reason = result.failure_reason
-        if result.status == PaymentStatus.SUCCEEDED and order.status == OrderStatus.PENDING_PAYMENT:
-            orders.transition(session, order, OrderStatus.PAID,
-                              data={"payment_id": payment.id, "provider": payment.provider, "amount_minor": payment.amount_minor})
+        if result.status == PaymentStatus.SUCCEEDED:
+            details = {"payment_id": payment.id, "provider": payment.provider, "amount_minor": payment.amount_minor}
+            if order.status == OrderStatus.PENDING_PAYMENT:
+                orders.transition(session, order, OrderStatus.PAID, data=details)
+            else:  # money arrived for an order that was cancelled meanwhile: the shop must refund it
+                orders.record_late_payment(session, order, details)
         elif result.status == PaymentStatus.FAILED:
             orders.record_payment_failure(session, order, result.failure_reason or "payment_failed")
         return order
@@ -122,7 +133,8 @@ def refund(db: Database, *, order_id: int, providers: dict[str, PaymentProvider]
             orders.transition(session, order, target)  # raises the typed invalid_status_change error
         payment = _succeeded_payment(session, order)
         ref, amount, provider_name = payment.provider_ref, payment.amount_minor, payment.provider
-    providers[provider_name].refund(ref=ref, amount_minor=amount, idempotency_key=f"refund-order-{order_id}")
+        payment_key = payment.idempotency_key
+    providers[provider_name].refund(ref=ref, amount_minor=amount, idempotency_key=f"refund-{payment_key}")
     with db.session() as session:
         order = orders.lock_order(session, order_id)
         payment = _succeeded_payment(session, order)

@@ -8,7 +8,7 @@ from flask import g
 from lookbook.accounts import service as accounts
 from lookbook.accounts.roles import Role
 from lookbook.web.api import PUBLIC, ApiBlueprint, PageArgs, current_user, page_of, page_schema, services, transaction
-from lookbook.web.fields import INT32_MAX, Name, Text
+from lookbook.web.fields import INT32_MAX, Email, Name, Password, Text
 
 auth_bp = ApiBlueprint("auth", __name__, url_prefix="/api/v1/auth", description="Register, log in, refresh and log out")
 me_bp = ApiBlueprint("me", __name__, url_prefix="/api/v1/me", description="The signed-in user's own details")
@@ -43,7 +43,7 @@ class AddressSchema(ma.Schema):
     city = Text(min=1, max=120, required=True)
     postal_code = Text(min=1, max=20, required=True)
     region = Text(max=120, allow_none=True)
-    country = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^[A-Za-z]{2}$", error="two-letter country code"))
+    country = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^[A-Za-z]{2}\Z", error="two-letter country code"))
     notes = Text(max=1000, allow_none=True)
 
 
@@ -56,14 +56,14 @@ class CustomerSchema(UserSchema):
 
 
 class RegisterSchema(ma.Schema):
-    email = ma.fields.Email(required=True, validate=ma.validate.Length(max=254))
-    password = ma.fields.String(required=True, load_only=True, validate=ma.validate.Length(max=256))
+    email = Email(required=True)
+    password = Password(new=True, required=True, load_only=True)
     name = Name(required=True)
 
 
 class LoginSchema(ma.Schema):
     email = Text(max=254, required=True)
-    password = ma.fields.String(required=True, load_only=True, validate=ma.validate.Length(max=256))
+    password = Password(required=True, load_only=True)
 
 
 class RefreshSchema(ma.Schema):
@@ -84,8 +84,8 @@ class ProfileUpdateSchema(ma.Schema):
     name = Name()
     phone = Text(max=40, allow_none=True)
     email_preferences = ma.fields.Nested(EmailPreferencesSchema)
-    new_password = ma.fields.String(load_only=True, validate=ma.validate.Length(max=256))
-    current_password = ma.fields.String(load_only=True, validate=ma.validate.Length(max=256))
+    new_password = Password(new=True, load_only=True)
+    current_password = Password(load_only=True)
 
     @ma.validates_schema
     def _password_change_needs_the_current_one(self, data, **_):

@@ -42,12 +42,20 @@ class LookbookApi(Api):
 
 def _blueprints():
     from lookbook.web.accounts import admin_customers_bp, auth_bp, me_bp
+    from lookbook.web.admin_catalog import admin_products_bp, admin_variants_bp
     from lookbook.web.catalog import products_bp, search_bp
+    from lookbook.web.deals import admin_coupons_bp, admin_deals_bp, deals_bp
+    from lookbook.web.feedback import feedback_bp, reviews_bp
     from lookbook.web.health import health_bp
+    from lookbook.web.notifications import notifications_bp
     from lookbook.web.orders import admin_orders_bp, cart_bp, orders_bp
+    from lookbook.web.payments import payments_bp
+    from lookbook.web.preferences import preferences_bp
+    from lookbook.web.reports import reports_bp
 
     return [health_bp, auth_bp, me_bp, products_bp, search_bp, admin_customers_bp, cart_bp, orders_bp,
-            admin_orders_bp]
+            admin_orders_bp, notifications_bp, admin_products_bp, admin_variants_bp, payments_bp,
+            reviews_bp, feedback_bp, preferences_bp, reports_bp, deals_bp, admin_deals_bp, admin_coupons_bp]
 
 
 def payment_providers(settings: Settings) -> dict:
@@ -123,7 +131,20 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 
+    if settings.smtp_host:
+        _start_outbox_delivery(app, db, settings)
     return app
+
+
+def _start_outbox_delivery(app: Flask, db: Database, settings: Settings) -> None:
+    """One thread per process sends the email outbox; claims keep several processes from sending one email twice."""
+    import atexit
+
+    from lookbook.notifications.outbox import OutboxWorker, SmtpMailer
+
+    worker = OutboxWorker(db, mailer=SmtpMailer.from_settings(settings), interval=settings.outbox_interval).start()
+    app.extensions["lookbook_outbox"] = worker  # worker.stop() ends it; so does the process's exit
+    atexit.register(worker.stop, timeout=10)
 
 
 def _rate_limits(app: Flask, settings: Settings) -> None:

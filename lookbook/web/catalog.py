@@ -6,10 +6,13 @@ import io
 
 import marshmallow as ma
 from flask_smorest.fields import Upload
-from flask import send_file, url_for
+from flask import g, send_file, url_for
 
+from lookbook.catalog import management
 from lookbook.catalog import service as catalog_service
 from lookbook.catalog.service import IMAGE_WIDTHS, SORTS, SearchFilters
+from lookbook.deals import pricing
+from lookbook.deals.service import sale_of
 from lookbook.web.api import PUBLIC, ApiBlueprint, PageArgs, page_of, page_schema, services, transaction
 from lookbook.web.fields import INT64_MAX, Text
 
@@ -27,6 +30,11 @@ class ProductImagesSchema(ma.Schema):
     srcset = ma.fields.String(required=True, metadata={"description": "Every width, for <img srcset>"})
 
 
+class ProductDealSchema(ma.Schema):
+    name = ma.fields.String(required=True)
+    ends_at = ma.fields.DateTime(allow_none=True, metadata={"description": "When the deal ends; null: open-ended"})
+
+
 class ProductSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
     name = ma.fields.String(required=True)
@@ -39,6 +47,25 @@ class ProductSchema(ma.Schema):
     in_stock = ma.fields.Boolean(required=True)
     description = ma.fields.String(allow_none=True)
     images = ma.fields.Nested(ProductImagesSchema, allow_none=True)
+    sale_price_minor = ma.fields.Integer(metadata={"description": "Price under a deal (only when one applies)"})
+    deal = ma.fields.Nested(ProductDealSchema, metadata={"description": "The deal behind sale_price_minor"})
+
+
+class ProductVariantSchema(ma.Schema):
+    id = ma.fields.Integer(required=True, metadata={"description": "What to put in the cart (variant_id)"})
+    sku = ma.fields.String(required=True)
+    size = ma.fields.String(allow_none=True)
+    colour = ma.fields.String(allow_none=True)
+    price_minor = ma.fields.Integer(allow_none=True, metadata={"description": "List price in minor units (its own "
+                                                                              "or the product's), before deals"})
+    in_stock = ma.fields.Boolean(required=True)
+    stock = ma.fields.Integer(required=True, metadata={
+        "description": f"Units available, capped at {management.SHOWN_STOCK_CAP}: {management.SHOWN_STOCK_CAP} "
+                       f"means that many or more"})
+
+
+class ProductDetailSchema(ProductSchema):
+    variants = ma.fields.List(ma.fields.Nested(ProductVariantSchema), required=True)
 
 
 class ScoredProductSchema(ProductSchema):
@@ -104,7 +131,29 @@ def product_dict(product) -> dict:
         "price_minor": product.price_minor, "currency": product.currency, "in_stock": product.in_stock,
         "description": getattr(product, "description", None),
         "images": _images(product.id, getattr(product, "image_sha256", None)),
+        **_sale(product),
     }
+
+
+def deals_in_force() -> list:
+    """The active deals, read once per request, so every product of an answer is priced at the same moment."""
+    if "active_deals" not in g:
+        with transaction() as session:
+            g.active_deals = pricing.active_deals(session)
+    return g.active_deals
+
+
+def _sale(product) -> dict:
+    sale = sale_of(product, deals_in_force())
+    if sale is None:
+        return {}
+    return {"sale_price_minor": sale.price.unit_minor, "deal": {"name": sale.deal.name, "ends_at": sale.deal.ends_at}}
+
+
+def _variant_dict(product, variant) -> dict:
+    price = variant.price_minor if variant.price_minor is not None else product.price_minor
+    return {"id": variant.id, "sku": variant.sku, "size": variant.size, "colour": variant.colour, "price_minor": price,
+            "in_stock": variant.stock > 0, "stock": management.shown_stock(variant)}
 
 
 def _scored(hits) -> dict:
@@ -127,11 +176,13 @@ def list_products(args):
 
 @products_bp.route(f"/{PRODUCT_ID}", methods=["GET"])
 @products_bp.access(PUBLIC)
-@products_bp.response(200, ProductSchema)
+@products_bp.response(200, ProductDetailSchema)
 def get_product(product_id):
-    """One product."""
+    """One product with its variants (sizes, colours) to choose from; a retired product is not found."""
     with transaction() as session:
-        body = product_dict(catalog_service.get_product(session, product_id=product_id))
+        product = management.public_product(session, product_id=product_id)
+        variants = management.variants_of(session, [product.id])[product.id]
+        body = {**product_dict(product), "variants": [_variant_dict(product, v) for v in variants]}
     return body, 200, {"Cache-Control": LIST_CACHE}
 
 

@@ -139,3 +139,15 @@ def test_a_customer_cancels_an_unpaid_order_and_gets_the_stock_back(app, client)
     with app.extensions["lookbook"].db.session() as session:
         assert session.get(ProductVariant, _variant_of(app, 101)).stock == 3
     assert client.post(f"/api/v1/orders/{order['id']}/cancel", headers=headers).status_code == 409
+
+
+def test_an_admin_note_with_markup_comes_back_byte_for_byte_in_the_order_history(app, client, admin):
+    headers = bearer(register(client)["access_token"])
+    order = _checked_out(client, app, headers)
+    note = '<script>alert(1)</script>"><img src=x onerror=alert(1)>{{7*7}}'
+
+    changed = client.post(f"/api/v1/admin/orders/{order['id']}/status", headers=bearer(admin["access_token"]),
+                          json={"status": "cancelled", "note": note})
+    assert changed.status_code == 200 and changed.mimetype == "application/json"
+    assert changed.json["events"][-1]["data"] == {"note": note}
+    assert client.get(f"/api/v1/orders/{order['id']}", headers=headers).json["events"][-1]["data"] == {"note": note}
