@@ -298,6 +298,11 @@ def create_admin(email: str, name: str, password_stdin: bool, generate_password:
 @click.option("--https", is_flag=True, help="Serve over TLS with a local development certificate.")
 def serve(host: str, port: int, workers: int, threads: int, https: bool) -> None:
     """Run the store (JSON API under /api/v1) with gunicorn, on the data directory $LOOKBOOK_HOME."""
+    import os
+
+    # One BLAS thread per worker: many request threads each spinning two BLAS threads on two cores cost a
+    # third of every search's CPU (docs/benchmarks.md). Set before the workers load numpy.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from lookbook.web.serve import serve as run
     from lookbook.web.settings import ConfigurationError
 

@@ -20,7 +20,7 @@ class Product(Base):
     __tablename__ = "products"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    name: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text, index=True)  # the listing's default order
     # Most specific category (Kaggle articleType); broader ones stay in ``labels``.
     category: Mapped[str | None] = mapped_column(String(120), index=True)
     gender: Mapped[str | None] = mapped_column(String(40), index=True)
@@ -35,11 +35,11 @@ class Product(Base):
     description: Mapped[str | None] = mapped_column(Text)
     # Key of the main image in the image store; None when the source had no image.
     image_key: Mapped[str | None] = mapped_column(String(300))
-    image_sha256: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    image_sha256: Mapped[str | None] = mapped_column(String(64), index=True)  # a search photo finds itself by hash
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
     # Retired products stay for order history and reports but are no longer listed, searched or sold.
-    retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
 
     @property
     def in_stock(self) -> bool:
