@@ -7,7 +7,7 @@ from flask import g
 
 from lookbook.accounts import service as accounts
 from lookbook.accounts.roles import Role
-from lookbook.web.api import PUBLIC, ApiBlueprint, PageArgs, current_user, page_of, page_schema, services, transaction
+from lookbook.web.api import attributes, PUBLIC, ApiBlueprint, PageArgs, current_user, page_of, page_schema, services, transaction
 from lookbook.web.fields import INT32_MAX, Email, Name, Password, Text
 
 auth_bp = ApiBlueprint("auth", __name__, url_prefix="/api/v1/auth", description="Register, log in, refresh and log out")
@@ -216,7 +216,7 @@ def delete_my_address(address_id):
 
 
 def _customer(session, user) -> dict:
-    return {**{name: getattr(user, name) for name in UserSchema().fields},
+    return {**attributes(user, UserSchema),
             "addresses": accounts.list_addresses(session, user_id=user.id)}
 
 

@@ -9,7 +9,7 @@ from flask_smorest.fields import Upload
 from lookbook.accounts.roles import Role
 from lookbook.catalog import management
 from lookbook.catalog.service import SORTS, get_product
-from lookbook.web.api import ApiBlueprint, PageArgs, page_of, page_schema, services, transaction
+from lookbook.web.api import attributes, ApiBlueprint, PageArgs, page_of, page_schema, services, transaction
 from lookbook.web.catalog import PRODUCT_ID, ProductImagesSchema, _images
 from lookbook.web.fields import INT32_MAX, INT64_MAX, Name, Text
 
@@ -147,7 +147,7 @@ class VariantChangesSchema(ma.Schema):
 # ---- answers -----------------------------------------------------------------------------------------------
 
 def _variant(variant) -> dict:
-    return {name: getattr(variant, name) for name in AdminVariantSchema().fields}
+    return attributes(variant, AdminVariantSchema)
 
 
 def _product(product, variants) -> dict:

@@ -231,6 +231,11 @@ def register_error_handlers(app) -> None:
     app.register_error_handler(Exception, handle_unexpected)
 
 
+def attributes(obj, schema: type[ma.Schema], *, exclude: tuple[str, ...] = ()) -> dict:
+    """The object's attributes that the response schema shows, for views that add fields of their own."""
+    return {name: getattr(obj, name) for name in schema().fields if name not in exclude}
+
+
 # ---- pagination --------------------------------------------------------------------------------------------
 
 class PageArgs(ma.Schema):

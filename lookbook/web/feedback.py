@@ -14,7 +14,7 @@ from lookbook.accounts.roles import Role
 from lookbook.feedback import service as feedback
 from lookbook.feedback.models import ModerationStatus
 from lookbook.feedback.service import FeedbackStatus
-from lookbook.web.api import PUBLIC, ApiBlueprint, PageArgs, current_user, page_of, page_schema, transaction
+from lookbook.web.api import attributes, PUBLIC, ApiBlueprint, PageArgs, current_user, page_of, page_schema, transaction
 from lookbook.web.catalog import PRODUCT_ID
 from lookbook.web.fields import INT32_MAX, INT64_MAX, Text
 
@@ -125,11 +125,11 @@ def _author(user: User) -> dict:
 
 
 def _admin_review(review, user: User) -> dict:
-    return {**{name: getattr(review, name) for name in MyReviewSchema().fields}, "customer": _author(user)}
+    return {**attributes(review, MyReviewSchema), "customer": _author(user)}
 
 
 def _admin_feedback(item, user: User) -> dict:
-    return {**{name: getattr(item, name) for name in FeedbackSchema().fields}, "customer": _author(user)}
+    return {**attributes(item, FeedbackSchema), "customer": _author(user)}
 
 
 # ---- reviews --------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from lookbook.errors import NotFound
 from lookbook.orders import service as orders
 from lookbook.orders.models import OrderStatus
 from lookbook.payments import service as payments
-from lookbook.web.api import ApiBlueprint, PageArgs, current_user, page_of, page_schema, services, transaction
+from lookbook.web.api import attributes, ApiBlueprint, PageArgs, current_user, page_of, page_schema, services, transaction
 from lookbook.web.fields import INT32_MAX, Text
 
 cart_bp = ApiBlueprint("cart", __name__, url_prefix="/api/v1", description="The signed-in customer's cart and checkout")
@@ -154,7 +154,7 @@ def _cart(session) -> dict:
 
 
 def _detail(session, order) -> dict:
-    return {**{k: getattr(order, k) for k in OrderSchema().fields},
+    return {**attributes(order, OrderSchema),
             "lines": orders.order_lines(session, order.id), "events": orders.order_events(session, order.id)}
 
 

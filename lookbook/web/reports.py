@@ -13,7 +13,7 @@ from lookbook.accounts import service as accounts
 from lookbook.accounts.roles import Role
 from lookbook.orders.models import OrderStatus
 from lookbook.reports import service as reports
-from lookbook.web.api import ApiBlueprint, PageArgs, page_of, page_schema, transaction
+from lookbook.web.api import attributes, ApiBlueprint, PageArgs, page_of, page_schema, transaction
 from lookbook.web.fields import INT32_MAX
 from lookbook.web.orders import OrderLineSchema
 
@@ -207,7 +207,7 @@ def customer_orders(args, customer_id):
     with transaction() as session:
         customer = accounts.get_customer(session, user_id=customer_id)
         history = reports.customer_history(session, customer=customer, page=args["page"], per_page=args["per_page"])
-        items = [{**{name: getattr(order, name) for name in HistoryOrderSchema().fields if name != "lines"},
+        items = [{**attributes(order, HistoryOrderSchema, exclude=("lines",)),
                   "lines": lines} for order, lines in history.orders]
         return {**page_of(items, history.total, args), "customer": customer, "spent": history.spent}
 
