@@ -103,12 +103,18 @@ def _pair(user: User, session_id: str, refresh_token: str, settings: TokenSettin
     return TokenPair(access, refresh_token, int(settings.access_ttl.total_seconds()), user)
 
 
-def start_session(session: Session, *, user: User, settings: TokenSettings) -> TokenPair:
-    """Sign a user in: a new session (token family) with its first refresh token."""
+def open_session(session: Session, *, user: User) -> str:
+    """A new sign-in of this user (revocable); its id names it in tokens or in a browser's session cookie."""
     auth_session = AuthSession(id=uuid.uuid4().hex, user_id=user.id)
     session.add(auth_session)
     session.flush()
-    return _pair(user, auth_session.id, _new_refresh_token(session, auth_session.id, settings), settings)
+    return auth_session.id
+
+
+def start_session(session: Session, *, user: User, settings: TokenSettings) -> TokenPair:
+    """Sign a user in: a new session (token family) with its first refresh token."""
+    session_id = open_session(session, user=user)
+    return _pair(user, session_id, _new_refresh_token(session, session_id, settings), settings)
 
 
 def refresh_session(db: Database, *, refresh_token: str, settings: TokenSettings) -> TokenPair:
@@ -153,16 +159,21 @@ def revoke_session(session: Session, *, session_id: str, reason: str = "logout")
 def user_for_access_token(session: Session, *, token: str, settings: TokenSettings) -> tuple[User, str]:
     """The signed-in user and session id behind an access token; fails for revoked sessions and deleted users."""
     claims = decode_access_token(token, settings)
+    return user_for_session(session, user_id=claims.user_id, session_id=claims.session_id), claims.session_id
+
+
+def user_for_session(session: Session, *, user_id: int, session_id: str) -> User:
+    """The user of a sign-in that has not ended; fails for revoked sessions and deleted users."""
     row = session.execute(
         select(User, AuthSession.revoked_at).join(AuthSession, AuthSession.user_id == User.id)
-        .where(AuthSession.id == claims.session_id, User.id == claims.user_id)
+        .where(AuthSession.id == session_id, User.id == user_id)
     ).first()
     if row is None:
         raise AuthenticationFailed("the access token is not valid", code="token_invalid")
     user, revoked_at = row
     if revoked_at is not None:
         raise AuthenticationFailed("this sign-in has ended; log in again", code="session_revoked")
-    return user, claims.session_id
+    return user
 
 
 def update_profile(session: Session, *, user: User, changes: dict) -> User:

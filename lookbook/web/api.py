@@ -138,7 +138,7 @@ class ApiBlueprint(flask_smorest.Blueprint):
 
 def check_every_endpoint_declares_its_roles(app) -> None:
     for endpoint, view in app.view_functions.items():
-        if endpoint == "static" or endpoint.startswith("api-docs."):
+        if endpoint == "static" or endpoint.endswith(".static") or endpoint.startswith("api-docs."):
             continue
         if not hasattr(view, ROLES_ATTRIBUTE):
             raise RuntimeError(f"endpoint {endpoint} does not declare who may call it (@bp.access)")

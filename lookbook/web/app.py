@@ -20,6 +20,8 @@ from lookbook.web.api import (
     RATE_LIMIT_ATTRIBUTE, ErrorSchema, Services, check_every_endpoint_declares_its_roles, error_response,
     register_error_handlers,
 )
+from lookbook.web.pages import register_pages
+from lookbook.web.pages.base import register_page_errors
 from lookbook.web.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -86,6 +88,8 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.https,
+        PERMANENT_SESSION_LIFETIME=settings.browser_session_ttl,
+        SESSION_REFRESH_EACH_REQUEST=False,  # a cookie only when the session changes, never on a cacheable answer
         RATELIMIT_HEADERS_ENABLED=True,
     )
     app.json.sort_keys = False
@@ -101,9 +105,11 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     for blueprint in _blueprints():
         api.register_blueprint(blueprint)
+    register_pages(app)
     check_every_endpoint_declares_its_roles(app)
     _rate_limits(app, settings)
     register_error_handlers(app)
+    register_page_errors(app)
     app.register_error_handler(ModelNotFoundError, lambda e: error_response(
         503, "search_unavailable", "visual search has no model yet; run 'make setup' or 'lookbook train'"))
 

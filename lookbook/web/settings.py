@@ -40,6 +40,7 @@ class Settings:
     token_signing_key: str = field(default="", repr=False)
     access_token_ttl: timedelta = timedelta(minutes=15)
     refresh_token_ttl: timedelta = timedelta(days=14)
+    browser_session_ttl: timedelta = timedelta(hours=12)  # the store's session cookie expires after this
     cors_origins: tuple[str, ...] = ()           # empty: same origin only
     https: bool = False                         # served over TLS: HSTS and Secure cookies
     trusted_proxies: int = 0                    # X-Forwarded-* hops to trust (behind an ingress)
@@ -90,6 +91,7 @@ class Settings:
             token_signing_key=token_key or _dev_secret(paths, "token_signing_key"),
             access_token_ttl=access_ttl,
             refresh_token_ttl=_minutes("LOOKBOOK_REFRESH_TOKEN_MINUTES", 14 * 24 * 60),
+            browser_session_ttl=_minutes("LOOKBOOK_BROWSER_SESSION_MINUTES", 12 * 60),
             cors_origins=tuple(o.strip() for o in env("LOOKBOOK_CORS_ORIGINS", "").split(",") if o.strip()),
             https=env("LOOKBOOK_HTTPS", "0") == "1",
             trusted_proxies=int(env("LOOKBOOK_TRUSTED_PROXIES", "0")),
