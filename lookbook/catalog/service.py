@@ -246,12 +246,20 @@ def search_by_image(
     include_self: bool = False,
 ) -> list[SearchHit]:
     """The k catalog products most similar to a photo; a catalog image does not find itself unless asked."""
-    vector = query_vector(catalog, image_bytes)
+    digest = None if include_self else hashlib.sha256(image_bytes).hexdigest()
+    return search_by_vector(catalog, query_vector(catalog, image_bytes), k=k, filters=filters, exclude_image=digest)
+
+
+def search_by_vector(
+    catalog: Catalog, vector: np.ndarray, *, k: int = 5, filters: SearchFilters = SearchFilters(),
+    exclude_image: str | None = None,
+) -> list[SearchHit]:
+    """The k products nearest to a query vector (from ``query_vector``), leaving out retired products and the
+    products whose image has the SHA-256 ``exclude_image`` (the query photo itself)."""
     with catalog.db.session() as session:
         exclude = retired_ids(session)
-        if not include_self:
-            digest = hashlib.sha256(image_bytes).hexdigest()
-            exclude += session.scalars(select(Product.id).where(Product.image_sha256 == digest))
+        if exclude_image:
+            exclude += session.scalars(select(Product.id).where(Product.image_sha256 == exclude_image))
     ids, scores = catalog.index.search(vector, k, allowed=allowed_ids(catalog, filters), exclude=exclude or None)
     return _hits(catalog, ids[0], scores[0])
 

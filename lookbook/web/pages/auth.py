@@ -36,7 +36,7 @@ def login():
                     user = accounts.authenticate(session, email=data["email"], password=data["password"])
                     session.expunge(user)
             except LookbookError as error:
-                errors = service_error(error)
+                errors = service_error(error) or {"password": [error.message]}
             else:
                 sign_in(user)
                 return redirect(_safe_next(request.args.get("next")) or home_of(user), code=303)
