@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
+from cachetools import LRUCache
 from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from lookbook.catalog.freshness import ChangeStamp, watch
 from lookbook.catalog.indexing import (
     DEFAULT_COLOUR_WEIGHT, IndexManifest, open_index, sync_index,
 )
@@ -83,6 +85,10 @@ class Catalog:
         self._index_lock = threading.Lock()
         self._index: VectorIndex | None = None
         self._index_stamp: int | None = None
+        self.changes = ChangeStamp(self.paths.home / "catalog.stamp")
+        watch(self.db.sessions, self.changes)
+        self._memo: LRUCache = LRUCache(maxsize=256)
+        self._memo_lock = threading.Lock()
 
     @cached_property
     def encoder(self) -> Encoder:
@@ -113,6 +119,18 @@ class Catalog:
                                        colour_weight=self.colour_weight)
                 self._index, self._index_stamp = index, self._saved_index_stamp()
             return self._index
+
+    def memo(self, key, compute):
+        """``compute()``'s answer, kept in this process until the catalog changes (see ``freshness``)."""
+        stamp = self.changes.current()
+        with self._memo_lock:
+            kept = self._memo.get(key)
+        if kept is not None and kept[0] == stamp:
+            return kept[1]
+        value = compute()
+        with self._memo_lock:
+            self._memo[key] = (stamp, value)
+        return value
 
     def save_index(self) -> None:
         """Save this process's changes to the index, without reloading them back."""
@@ -155,12 +173,26 @@ def retired_ids(session: Session) -> list[int]:
     return list(session.scalars(select(Product.id).where(Product.retired_at.is_not(None))))
 
 
+def _retired(catalog: Catalog) -> list[int]:
+    def compute():
+        with catalog.db.session() as session:
+            return tuple(retired_ids(session))
+
+    return list(catalog.memo("retired", compute))
+
+
 def allowed_ids(catalog: Catalog, filters: SearchFilters) -> np.ndarray | None:
-    """Ids of the products that pass the filters (None when there is no filter)."""
+    """Ids of the products that pass the filters (None when there is no filter); kept until the catalog changes."""
     if filters.is_empty():
         return None
-    with catalog.db.session() as session:
-        return np.fromiter(session.scalars(filtered(select(Product.id), filters)), dtype=np.int64)
+
+    def compute():
+        with catalog.db.session() as session:
+            ids = np.fromiter(session.scalars(filtered(select(Product.id), filters)), dtype=np.int64)
+        ids.flags.writeable = False  # shared by every search with these filters
+        return ids
+
+    return catalog.memo(("allowed", filters), compute)
 
 
 SORTS = {
@@ -181,6 +213,26 @@ def list_products(
     total = session.scalar(filtered(select(func.count(Product.id)), filters, text=text)) or 0
     products = session.scalars(query.order_by(*SORTS[sort]).offset((page - 1) * per_page).limit(per_page))
     return list(products), int(total)
+
+
+def browse_products(
+    catalog: Catalog, *, filters: SearchFilters = SearchFilters(), text: str | None = None, sort: str = "name",
+    page: int = 1, per_page: int = 24,
+) -> tuple[list[Product], int]:
+    """``list_products`` for a long-lived process: the ordered ids of each filter, words and sort are kept until
+    the catalog changes, so a further page or a repeated question costs one lookup by primary key."""
+    def ordered_ids():
+        with catalog.db.session() as session:
+            query = filtered(select(Product.id), filters, text=text).order_by(*SORTS[sort])
+            ids = np.fromiter(session.scalars(query), dtype=np.int64)
+        ids.flags.writeable = False
+        return ids
+
+    ids = catalog.memo(("browse", filters, text, sort), ordered_ids)
+    wanted = ids[(page - 1) * per_page: page * per_page].tolist()
+    with catalog.db.session() as session:
+        found = {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(wanted)))} if wanted else {}
+    return [found[i] for i in wanted if i in found], len(ids)
 
 
 def get_product(session: Session, *, product_id: int) -> Product:
@@ -256,9 +308,9 @@ def search_by_vector(
 ) -> list[SearchHit]:
     """The k products nearest to a query vector (from ``query_vector``), leaving out retired products and the
     products whose image has the SHA-256 ``exclude_image`` (the query photo itself)."""
-    with catalog.db.session() as session:
-        exclude = retired_ids(session)
-        if exclude_image:
+    exclude = _retired(catalog)
+    if exclude_image:
+        with catalog.db.session() as session:
             exclude += session.scalars(select(Product.id).where(Product.image_sha256 == exclude_image))
     ids, scores = catalog.index.search(vector, k, allowed=allowed_ids(catalog, filters), exclude=exclude or None)
     return _hits(catalog, ids[0], scores[0])
@@ -341,3 +393,22 @@ def remove_product(catalog: Catalog, product_id: int) -> None:
 def count_products(catalog: Catalog) -> int:
     with catalog.db.session() as session:
         return int(session.scalar(select(func.count()).select_from(Product)) or 0)
+
+
+def filter_values(session: Session) -> dict[str, list[str]]:
+    """The filter values the products on sale have, for a shopper to choose from: ``categories`` (specific),
+    ``broad_categories`` (the source's masterCategory and subCategory that are not also specific ones),
+    ``genders`` and ``colours``, each sorted."""
+    def distinct(column) -> set[str]:
+        query = select(column).where(Product.retired_at.is_(None), column.is_not(None)).distinct()
+        return {value for value in session.scalars(query) if value and value.strip()}
+
+    def ordered(values: set[str]) -> list[str]:
+        return sorted(values, key=lambda v: (v.casefold(), v))
+
+    specific = distinct(Product.category)
+    folded = {name.casefold() for name in specific}
+    broad = {name for name in distinct(Product.labels["masterCategory"].as_string())
+             | distinct(Product.labels["subCategory"].as_string()) if name.casefold() not in folded}
+    return {"categories": ordered(specific), "broad_categories": ordered(broad),
+            "genders": ordered(distinct(Product.gender)), "colours": ordered(distinct(Product.colour))}

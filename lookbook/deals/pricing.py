@@ -38,6 +38,18 @@ def active_deals(session: Session, now: datetime | None = None) -> list[Deal]:
     ))
 
 
+def deal_schedule(session: Session) -> tuple[tuple[int, bool, datetime, datetime | None], ...]:
+    """When each deal runs: (id, active, starts_at, ends_at). With ``in_force`` it tells which deals price
+    products at any moment without asking the database again."""
+    return tuple(session.execute(select(Deal.id, Deal.active, Deal.starts_at, Deal.ends_at).order_by(Deal.id)).tuples())
+
+
+def in_force(schedule, now: datetime | None = None) -> tuple[int, ...]:
+    """Ids of the deals of a ``deal_schedule`` that run at ``now`` (the same rule as ``active_deals``)."""
+    now = now or now_utc()
+    return tuple(i for i, active, starts, ends in schedule if active and starts <= now and (ends is None or ends > now))
+
+
 def deal_applies(deal: Deal, product: Product) -> bool:
     if deal.product_id is not None:
         return deal.product_id == product.id

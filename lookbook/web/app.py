@@ -16,6 +16,7 @@ from lookbook.catalog.service import Catalog
 from lookbook.db import Database
 from lookbook.payments.providers import SandboxProvider
 from lookbook.vision.encoder import ModelNotFoundError
+from lookbook.web.answers import AnswerCache
 from lookbook.web.api import (
     RATE_LIMIT_ATTRIBUTE, ErrorSchema, Services, check_every_endpoint_declares_its_roles, error_response,
     register_error_handlers,
@@ -100,6 +101,9 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
     db = catalog.db if catalog else Database(settings.database_url, migrate=settings.migrate_on_start)
     app.extensions["lookbook"] = Services(settings=settings, db=db, catalog=catalog or Catalog(settings.paths, db=db),
                                           payment_providers=payment_providers(settings))
+
+    app.extensions["lookbook_answers"] = AnswerCache(app.extensions["lookbook"].catalog.changes,
+                                                     ttl=settings.answer_cache_seconds)
 
     api = LookbookApi(app, spec_kwargs={"info": {"description": "Lookbook's JSON API: a fashion store with visual search."}})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})

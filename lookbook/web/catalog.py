@@ -13,6 +13,7 @@ from lookbook.catalog import service as catalog_service
 from lookbook.catalog.service import IMAGE_WIDTHS, SORTS, SearchFilters
 from lookbook.deals import pricing
 from lookbook.deals.service import sale_of
+from lookbook.web.answers import cached_json
 from lookbook.web.api import PUBLIC, ApiBlueprint, PageArgs, page_of, page_schema, services, transaction
 from lookbook.web.fields import INT64_MAX, Text
 
@@ -62,6 +63,9 @@ class ProductVariantSchema(ma.Schema):
     stock = ma.fields.Integer(required=True, metadata={
         "description": f"Units available, capped at {management.SHOWN_STOCK_CAP}: {management.SHOWN_STOCK_CAP} "
                        f"means that many or more"})
+
+
+ProductPageSchema = page_schema(ProductSchema, "ProductPage")
 
 
 class ProductDetailSchema(ProductSchema):
@@ -163,15 +167,16 @@ def _scored(hits) -> dict:
 @products_bp.route("", methods=["GET"])
 @products_bp.access(PUBLIC)
 @products_bp.arguments(ProductListArgs, location="query")
-@products_bp.response(200, page_schema(ProductSchema, "ProductPage"), headers={"ETag": {"schema": {"type": "string"}}})
+@products_bp.response(200, ProductPageSchema, headers={"ETag": {"schema": {"type": "string"}}})
 def list_products(args):
     """Browse the catalog: filters, words in the name, sorting and pages."""
-    with transaction() as session:
-        products, total = catalog_service.list_products(
-            session, filters=_filters(args), text=args.get("q"), sort=args["sort"], page=args["page"],
+    def page():
+        products, total = catalog_service.browse_products(
+            services().catalog, filters=_filters(args), text=args.get("q"), sort=args["sort"], page=args["page"],
             per_page=args["per_page"])
-        body = page_of([product_dict(p) for p in products], total, args)
-    return body, 200, {"Cache-Control": LIST_CACHE}
+        return page_of([product_dict(p) for p in products], total, args)
+
+    return cached_json(ProductPageSchema, page, cache_control=LIST_CACHE)
 
 
 @products_bp.route(f"/{PRODUCT_ID}", methods=["GET"])
@@ -179,11 +184,13 @@ def list_products(args):
 @products_bp.response(200, ProductDetailSchema)
 def get_product(product_id):
     """One product with its variants (sizes, colours) to choose from; a retired product is not found."""
-    with transaction() as session:
-        product = management.public_product(session, product_id=product_id)
-        variants = management.variants_of(session, [product.id])[product.id]
-        body = {**product_dict(product), "variants": [_variant_dict(product, v) for v in variants]}
-    return body, 200, {"Cache-Control": LIST_CACHE}
+    def detail():
+        with transaction() as session:
+            product = management.public_product(session, product_id=product_id)
+            variants = management.variants_of(session, [product.id])[product.id]
+            return {**product_dict(product), "variants": [_variant_dict(product, v) for v in variants]}
+
+    return cached_json(ProductDetailSchema, detail, cache_control=LIST_CACHE)
 
 
 @products_bp.route(f"/{PRODUCT_ID}/similar", methods=["GET"])
@@ -224,3 +231,8 @@ def search_by_image(args):
     data = upload.read(services().settings.max_upload_bytes + 1)
     hits = catalog_service.search_by_image(services().catalog, data, k=args["k"], filters=_filters(args))
     return _scored(hits)
+
+
+# Public names for the store's pages, which show the same products the same way.
+filters_of = _filters
+variant_dict = _variant_dict

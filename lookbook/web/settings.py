@@ -50,6 +50,7 @@ class Settings:
     rate_limit_register: str = "5 per minute"
     rate_limit_search: str = "120 per minute"
     rate_limits_enabled: bool = True
+    answer_cache_seconds: float = 10.0          # catalog reads kept in memory at most this long (0: off)
     migrate_on_start: bool = True               # off for workers whose master (or a deploy job) migrated
     # Payments: the sandbox always; Stripe when a secret key is configured.
     stripe_secret_key: str | None = field(default=None, repr=False)
@@ -96,6 +97,7 @@ class Settings:
             https=env("LOOKBOOK_HTTPS", "0") == "1",
             trusted_proxies=int(env("LOOKBOOK_TRUSTED_PROXIES", "0")),
             max_upload_bytes=int(env("LOOKBOOK_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)),
+            answer_cache_seconds=float(env("LOOKBOOK_ANSWER_CACHE_SECONDS", cls.answer_cache_seconds)),
             rate_limit_storage=env("LOOKBOOK_RATE_LIMIT_STORAGE", "memory://"),
             rate_limit_login=env("LOOKBOOK_RATE_LIMIT_LOGIN", cls.rate_limit_login),
             rate_limit_register=env("LOOKBOOK_RATE_LIMIT_REGISTER", cls.rate_limit_register),

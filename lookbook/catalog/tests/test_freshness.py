@@ -1,0 +1,100 @@
+"""The catalog's change stamp: moved by every committed change of products, stock or deals, in any process
+sharing the data directory, and by nothing else; answers kept in memory follow it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from lookbook.accounts.service import create_user
+from lookbook.catalog import variants
+from lookbook.catalog.models import Product, ProductVariant
+from lookbook.catalog.service import Catalog, SearchFilters, allowed_ids, search_by_image
+from lookbook.catalog.tests.test_search_service import BLACK_TSHIRT, BY_ID, catalog  # noqa: F401  (fixture)
+from lookbook.config import get_paths
+from lookbook.deals import service as deals
+from lookbook.deals.pricing import now_utc
+
+
+def test_the_stamp_moves_after_a_commit_that_changes_a_product_and_not_after_a_rollback(catalog):
+    before = catalog.changes.current()
+    try:
+        with catalog.db.session() as session:
+            session.get(Product, BLACK_TSHIRT).price_minor = 1
+            session.flush()
+            raise RuntimeError("abandon")
+    except RuntimeError:
+        pass
+    assert catalog.changes.current() == before
+    with catalog.db.session() as session:
+        session.get(Product, BLACK_TSHIRT).price_minor = 1
+    after = catalog.changes.current()
+    assert after != before
+    with catalog.db.session() as session:
+        session.get(Product, BLACK_TSHIRT).price_minor = 2
+    assert catalog.changes.current() not in (before, after)  # two changes in a row give two stamps
+
+
+def test_bulk_stock_updates_and_deals_move_the_stamp_and_other_tables_do_not(catalog):
+    before = catalog.changes.current()
+    with catalog.db.session() as session:
+        create_user(session, email="someone@example.com", password="correct horse battery", name="Someone")
+    assert catalog.changes.current() == before
+    with catalog.db.session() as session:
+        variant_id = session.scalar(select(ProductVariant.id).where(ProductVariant.product_id == BLACK_TSHIRT))
+        variants.set_stock(session, variant_id=variant_id, stock=0)
+    stock_changed = catalog.changes.current()
+    assert stock_changed != before
+    with catalog.db.session() as session:
+        deals.create_deal(session, name="Tees", kind="percent", value=1000, category="Tshirts",
+                          starts_at=now_utc() - timedelta(days=1), ends_at=None)
+    assert catalog.changes.current() != stock_changed
+
+
+def test_another_process_writing_the_same_data_directory_invalidates_what_this_one_keeps(catalog):
+    in_stock = SearchFilters(in_stock=True)
+    assert BLACK_TSHIRT in allowed_ids(catalog, in_stock)
+    other_worker = Catalog(get_paths())  # its own engine and sessions, like a second gunicorn worker
+    try:
+        with other_worker.db.session() as session:
+            session.execute(update(ProductVariant).where(ProductVariant.product_id == BLACK_TSHIRT).values(stock=0))
+            session.execute(update(Product).where(Product.id == BLACK_TSHIRT).values(stock=0))
+    finally:
+        other_worker.close()
+    assert BLACK_TSHIRT not in allowed_ids(catalog, in_stock)
+    hits = search_by_image(catalog, BY_ID[BLACK_TSHIRT]["photo"], k=12, filters=in_stock, include_self=True)
+    assert BLACK_TSHIRT not in [h.id for h in hits]
+
+
+def test_a_retired_product_leaves_searches_at_once(catalog):
+    photo = BY_ID[BLACK_TSHIRT]["photo"]
+    assert search_by_image(catalog, photo, k=1, include_self=True)[0].id == BLACK_TSHIRT
+    with catalog.db.session() as session:
+        session.get(Product, BLACK_TSHIRT).retired_at = now_utc()
+    assert BLACK_TSHIRT not in [h.id for h in search_by_image(catalog, photo, k=12, include_self=True)]
+
+
+def test_browsing_from_kept_ids_answers_exactly_like_the_database_and_follows_changes(catalog):
+    from lookbook.catalog.service import SORTS, browse_products, list_products
+
+    questions = [(SearchFilters(), None), (SearchFilters(category="Topwear"), None), (SearchFilters(in_stock=True), "t"),
+                 (SearchFilters(min_price_minor=600, max_price_minor=2000), None), (SearchFilters(gender="Men"), "bag"),
+                 (SearchFilters(category="nothing"), None)]
+
+    def same_answers():
+        for filters, text in questions:
+            for sort in SORTS:
+                for page, per_page in ((1, 5), (2, 5), (3, 5), (1, 100), (9, 5)):
+                    with catalog.db.session() as session:
+                        expected = list_products(session, filters=filters, text=text, sort=sort, page=page,
+                                                 per_page=per_page)
+                    got = browse_products(catalog, filters=filters, text=text, sort=sort, page=page, per_page=per_page)
+                    assert ([p.id for p in got[0]], got[1]) == ([p.id for p in expected[0]], expected[1]), (
+                        filters, text, sort, page)
+
+    same_answers()
+    with catalog.db.session() as session:
+        session.get(Product, BLACK_TSHIRT).price_minor = 99_999
+        session.get(Product, BLACK_TSHIRT + 1).retired_at = now_utc()
+    same_answers()

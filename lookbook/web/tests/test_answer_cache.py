@@ -1,0 +1,59 @@
+"""Catalog reads kept in memory: a repeated question is answered from memory with the same ETag, and any
+committed change (from this process or another sharing the data directory) is visible at once."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+
+from lookbook.catalog.models import Product
+from lookbook.catalog.service import Catalog
+from lookbook.catalog.tests.test_search_service import BLACK_TSHIRT
+from lookbook.config import get_paths
+
+LIST = "/api/v1/products?category=Tshirts&sort=price"
+
+
+def _price(client, url=LIST) -> int:
+    return next(p["price_minor"] for p in client.get(url).json["items"] if p["id"] == BLACK_TSHIRT)
+
+
+def _set_price_from_another_worker(price_minor: int) -> None:
+    other = Catalog(get_paths())
+    try:
+        with other.db.session() as session:
+            session.execute(update(Product).where(Product.id == BLACK_TSHIRT).values(price_minor=price_minor))
+    finally:
+        other.close()
+
+
+def test_a_repeated_listing_is_answered_from_memory_until_the_catalog_changes(app, client, monkeypatch):
+    first = client.get(LIST)
+    calls = []
+    import lookbook.catalog.service as catalog_service
+
+    real = catalog_service.browse_products
+    monkeypatch.setattr(catalog_service, "browse_products", lambda *a, **k: calls.append(1) or real(*a, **k))
+    again = client.get(LIST)
+    assert again.data == first.data and again.headers["ETag"] == first.headers["ETag"] and calls == []
+    assert client.get(LIST, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+
+    _set_price_from_another_worker(777)
+    changed = client.get(LIST)
+    assert calls == [1]
+    assert changed.headers["ETag"] != first.headers["ETag"]
+    assert _price(client) == 777
+    assert client.get(f"/api/v1/products/{BLACK_TSHIRT}").json["price_minor"] == 777
+
+
+def test_the_answer_cache_can_be_switched_off(settings, catalog):
+    from dataclasses import replace
+
+    from lookbook.web import create_app
+
+    app = create_app(replace(settings, answer_cache_seconds=0), catalog=catalog)
+    client = app.test_client()
+    before = _price(client)
+    # A write that bypasses the stamp (another host, say) shows at once when nothing is kept.
+    with catalog.db.engine.begin() as connection:
+        connection.execute(update(Product).where(Product.id == BLACK_TSHIRT).values(price_minor=before + 1))
+    assert _price(client) == before + 1
