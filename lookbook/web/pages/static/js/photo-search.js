@@ -4,7 +4,8 @@
 
 (function () {
   function setup(form) {
-    var input = form.querySelector("input[type=file]");
+    var inputs = Array.prototype.slice.call(form.querySelectorAll("input[type=file]"));  // a file, the camera
+    var input = inputs[0];
     var zone = form.querySelector("[data-drop-zone]");
     var preview = form.querySelector("[data-preview]");
     var progress = form.querySelector("[data-progress]");
@@ -30,7 +31,9 @@
       say("Ready: " + (file.name || "pasted photo") + ". Press \u201cFind similar items\u201d.", false);
     }
 
-    input.addEventListener("change", function () { choose(input.files[0]); });
+    inputs.forEach(function (each) {
+      each.addEventListener("change", function () { choose(each.files[0]); });
+    });
     ["dragenter", "dragover"].forEach(function (type) {
       zone.addEventListener(type, function (event) { event.preventDefault(); zone.classList.add("dragging"); });
     });
@@ -54,7 +57,7 @@
       event.preventDefault();
       if (!chosen) { say("Choose a photo first.", true); input.focus(); return; }
       var data = new FormData(form);
-      data.set("image", chosen, chosen.name || "photo.png");
+      data.set("image", chosen, chosen.name || "photo.png");  // replaces every "image" field of the form
       var request = new XMLHttpRequest();
       request.open("POST", form.action);
       request.setRequestHeader("Accept", "application/json");
