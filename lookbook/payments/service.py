@@ -134,6 +134,9 @@ def refund(db: Database, *, order_id: int, providers: dict[str, PaymentProvider]
         payment = _succeeded_payment(session, order)
         ref, amount, provider_name = payment.provider_ref, payment.amount_minor, payment.provider
         payment_key = payment.idempotency_key
+    if provider_name not in providers:
+        raise Conflict(f"order {order_id} was paid through {provider_name}, which is not configured here; "
+                       f"refund it with {provider_name} directly", code="provider_unavailable")
     providers[provider_name].refund(ref=ref, amount_minor=amount, idempotency_key=f"refund-{payment_key}")
     with db.session() as session:
         order = orders.lock_order(session, order_id)

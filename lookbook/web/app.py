@@ -62,8 +62,9 @@ def _blueprints():
 
 
 def payment_providers(settings: Settings) -> dict:
-    """The sandbox always; Stripe too when its secret key is configured."""
-    providers = {"sandbox": SandboxProvider()}
+    """The sandbox (test cards, no money moves) unless switched off, as production does by default; Stripe too
+    when its secret key is configured."""
+    providers = {"sandbox": SandboxProvider()} if settings.sandbox_payments else {}
     if settings.stripe_secret_key:
         from lookbook.payments.stripe_provider import StripeProvider
 

@@ -52,7 +52,8 @@ class Settings:
     rate_limits_enabled: bool = True
     answer_cache_seconds: float = 10.0          # catalog reads kept in memory at most this long (0: off)
     migrate_on_start: bool = True               # off for workers whose master (or a deploy job) migrated
-    # Payments: the sandbox always; Stripe when a secret key is configured.
+    # Payments: the sandbox (off in production unless asked for); Stripe when a secret key is configured.
+    sandbox_payments: bool = True
     stripe_secret_key: str | None = field(default=None, repr=False)
     stripe_publishable_key: str | None = None
     stripe_webhook_secret: str | None = field(default=None, repr=False)
@@ -97,6 +98,7 @@ class Settings:
             https=env("LOOKBOOK_HTTPS", "0") == "1",
             trusted_proxies=int(env("LOOKBOOK_TRUSTED_PROXIES", "0")),
             max_upload_bytes=int(env("LOOKBOOK_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)),
+            sandbox_payments=env("LOOKBOOK_SANDBOX_PAYMENTS", "0" if production else "1") == "1",
             answer_cache_seconds=float(env("LOOKBOOK_ANSWER_CACHE_SECONDS", cls.answer_cache_seconds)),
             rate_limit_storage=env("LOOKBOOK_RATE_LIMIT_STORAGE", "memory://"),
             rate_limit_login=env("LOOKBOOK_RATE_LIMIT_LOGIN", cls.rate_limit_login),

@@ -168,3 +168,17 @@ def test_serve_https_answers_over_tls_with_hsts(lookbook_env, catalog):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_production_takes_no_test_card_payments_unless_the_sandbox_is_switched_on(lookbook_env, monkeypatch):
+    from lookbook.web.app import payment_providers
+
+    monkeypatch.setenv("LOOKBOOK_ENV", "production")
+    monkeypatch.setenv("LOOKBOOK_SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("LOOKBOOK_TOKEN_SIGNING_KEY", "t" * 40)
+    assert "sandbox" not in payment_providers(Settings.from_env())
+    monkeypatch.setenv("LOOKBOOK_SANDBOX_PAYMENTS", "1")
+    assert "sandbox" in payment_providers(Settings.from_env())
+    monkeypatch.delenv("LOOKBOOK_ENV")
+    monkeypatch.delenv("LOOKBOOK_SANDBOX_PAYMENTS")
+    assert "sandbox" in payment_providers(Settings.from_env())  # development: the sandbox is the way to pay
