@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import threading
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -87,6 +88,7 @@ class Catalog:
         self._index_stamp: int | None = None
         self.changes = ChangeStamp(self.paths.home / "catalog.stamp")
         watch(self.db.sessions, self.changes)
+        self.cache_seconds = 10.0  # see ``memo``; the web app sets it from LOOKBOOK_ANSWER_CACHE_SECONDS
         self._memo: LRUCache = LRUCache(maxsize=256)
         self._memo_lock = threading.Lock()
 
@@ -121,15 +123,18 @@ class Catalog:
             return self._index
 
     def memo(self, key, compute):
-        """``compute()``'s answer, kept in this process until the catalog changes (see ``freshness``)."""
-        stamp = self.changes.current()
+        """``compute()``'s answer, kept in this process until the catalog changes (see ``freshness``) and for at
+        most ``cache_seconds`` (writes from hosts that do not share the data directory); 0 keeps nothing."""
+        if self.cache_seconds <= 0:
+            return compute()
+        stamp, now = self.changes.current(), time.monotonic()
         with self._memo_lock:
             kept = self._memo.get(key)
-        if kept is not None and kept[0] == stamp:
-            return kept[1]
+        if kept is not None and kept[0] == stamp and now < kept[1]:
+            return kept[2]
         value = compute()
         with self._memo_lock:
-            self._memo[key] = (stamp, value)
+            self._memo[key] = (stamp, now + self.cache_seconds, value)
         return value
 
     def save_index(self) -> None:
@@ -230,9 +235,12 @@ def browse_products(
 
     ids = catalog.memo(("browse", filters, text, sort), ordered_ids)
     wanted = ids[(page - 1) * per_page: page * per_page].tolist()
-    with catalog.db.session() as session:
-        found = {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(wanted)))} if wanted else {}
-    return [found[i] for i in wanted if i in found], len(ids)
+    rows = catalog.memo("product rows", dict)  # id -> Product (detached, read-only), emptied by any change
+    missing = [i for i in wanted if i not in rows]
+    if missing:
+        with catalog.db.session() as session:
+            rows.update((p.id, p) for p in session.scalars(select(Product).where(Product.id.in_(missing))))
+    return [rows[i] for i in wanted if i in rows], len(ids)
 
 
 def get_product(session: Session, *, product_id: int) -> Product:

@@ -103,6 +103,7 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
     app.extensions["lookbook"] = Services(settings=settings, db=db, catalog=catalog or Catalog(settings.paths, db=db),
                                           payment_providers=payment_providers(settings))
 
+    app.extensions["lookbook"].catalog.cache_seconds = settings.answer_cache_seconds
     app.extensions["lookbook_answers"] = AnswerCache(app.extensions["lookbook"].catalog.changes,
                                                      ttl=settings.answer_cache_seconds)
 

@@ -115,13 +115,22 @@ def _filters(args: dict) -> SearchFilters:
     )
 
 
+def _image_url_template() -> str:
+    """The product image route as a format string, built by the router once per request: a product list has
+    5 URLs per product, and ``url_for`` for each cost a third of a listing's time."""
+    if "image_url_template" not in g:
+        g.image_url_template = url_for("products.product_image", product_id=1, width=GRID_WIDTH, v="version").replace(
+            "/1/", "/{id}/", 1).replace(f"width={GRID_WIDTH}", "width={width}").replace("v=version", "v={version}")
+    return g.image_url_template
+
+
 def _images(product_id: int, digest: str | None) -> dict | None:
     if not digest:
         return None
-    version = digest[:16]
+    template, version = _image_url_template(), digest[:16]
 
     def url(width):
-        return url_for("products.product_image", product_id=product_id, width=width, v=version)
+        return template.format(id=product_id, width=width, version=version)
 
     return {"thumbnail": url(GRID_WIDTH), "detail": url(DETAIL_WIDTH),
             "srcset": ", ".join(f"{url(w)} {w}w" for w in IMAGE_WIDTHS)}

@@ -98,3 +98,16 @@ def test_browsing_from_kept_ids_answers_exactly_like_the_database_and_follows_ch
         session.get(Product, BLACK_TSHIRT).price_minor = 99_999
         session.get(Product, BLACK_TSHIRT + 1).retired_at = now_utc()
     same_answers()
+
+
+def test_a_write_the_stamp_cannot_see_shows_once_the_time_limit_passes(catalog):
+    import time
+
+    in_stock = SearchFilters(in_stock=True)
+    catalog.cache_seconds = 0.2
+    assert BLACK_TSHIRT in allowed_ids(catalog, in_stock)
+    with catalog.db.engine.begin() as connection:  # like another host: no stamp in this data directory moves
+        connection.execute(update(Product).where(Product.id == BLACK_TSHIRT).values(stock=0))
+    assert BLACK_TSHIRT in allowed_ids(catalog, in_stock)  # kept
+    time.sleep(0.3)
+    assert BLACK_TSHIRT not in allowed_ids(catalog, in_stock)

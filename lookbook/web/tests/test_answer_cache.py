@@ -57,3 +57,19 @@ def test_the_answer_cache_can_be_switched_off(settings, catalog):
     with catalog.db.engine.begin() as connection:
         connection.execute(update(Product).where(Product.id == BLACK_TSHIRT).values(price_minor=before + 1))
     assert _price(client) == before + 1
+
+
+def test_image_urls_built_from_the_route_template_are_the_routers_urls(app):
+    from flask import url_for
+
+    from lookbook.catalog.service import IMAGE_WIDTHS
+    from lookbook.web.catalog import _images
+
+    for script_root in ("", "/shop"):
+        with app.test_request_context("/", base_url=f"http://localhost{script_root}"):
+            images = _images(123456789, "0123456789abcdef" + "f" * 48)
+            expected = {w: url_for("products.product_image", product_id=123456789, width=w, v="0123456789abcdef")
+                        for w in IMAGE_WIDTHS}
+            assert images["thumbnail"] == expected[320] and images["detail"] == expected[1024]
+            assert images["srcset"] == ", ".join(f"{expected[w]} {w}w" for w in IMAGE_WIDTHS)
+            assert expected[320].startswith(f"{script_root}/api/v1/products/123456789/image?")
