@@ -88,7 +88,7 @@ class Catalog:
         self._index_stamp: int | None = None
         self.changes = ChangeStamp(self.paths.home / "catalog.stamp")
         watch(self.db.sessions, self.changes)
-        self.cache_seconds = 10.0  # see ``memo``; the web app sets it from LOOKBOOK_ANSWER_CACHE_SECONDS
+        self.cache_seconds = 60.0  # see ``memo``; the web app sets it from LOOKBOOK_ANSWER_CACHE_SECONDS
         self._memo: LRUCache = LRUCache(maxsize=256)
         self._memo_lock = threading.Lock()
 

@@ -52,19 +52,25 @@ class AnswerCache:
         return kept
 
 
-def cached_json(schema: type[ma.Schema], compute: Callable[[], object], *, cache_control: str) -> Response:
-    """The JSON answer of this GET request (``compute()`` dumped with ``schema``), from memory when unchanged."""
-    def serialise() -> bytes:
-        return json.dumps(schema().dump(compute())).encode()
-
+def deal_ids_in_force() -> tuple[int, ...]:
+    """Ids of the deals pricing products right now, from the deal schedule kept until the catalog changes."""
     catalog = services().catalog
 
     def schedule():
         with catalog.db.session() as session:
             return pricing.deal_schedule(session)
 
-    deals = pricing.in_force(catalog.memo("deal schedule", schedule))
-    answer = current_app.extensions["lookbook_answers"].answer(f"{request.full_path} deals={deals}", serialise)
+    return pricing.in_force(catalog.memo("deal schedule", schedule))
+
+
+def cached_json(schema: type[ma.Schema] | None, compute: Callable[[], object], *, cache_control: str) -> Response:
+    """The JSON answer of this GET request (``compute()`` dumped with ``schema``, or bytes when ``schema`` is
+    None), from memory when unchanged."""
+    def serialise() -> bytes:
+        return compute() if schema is None else json.dumps(schema().dump(compute())).encode()
+
+    key = f"{request.full_path} deals={deal_ids_in_force()}"
+    answer = current_app.extensions["lookbook_answers"].answer(key, serialise)
     response = Response(answer.body, mimetype="application/json", headers={"Cache-Control": cache_control})
     response.set_etag(answer.etag)
     return response

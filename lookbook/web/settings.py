@@ -50,7 +50,7 @@ class Settings:
     rate_limit_register: str = "5 per minute"
     rate_limit_search: str = "120 per minute"
     rate_limits_enabled: bool = True
-    answer_cache_seconds: float = 10.0          # catalog reads kept in memory at most this long (0: off)
+    answer_cache_seconds: float = 60.0          # catalog reads kept in memory at most this long (0: off)
     migrate_on_start: bool = True               # off for workers whose master (or a deploy job) migrated
     # Payments: the sandbox (off in production unless asked for); Stripe when a secret key is configured.
     sandbox_payments: bool = True

@@ -73,3 +73,25 @@ def test_image_urls_built_from_the_route_template_are_the_routers_urls(app):
             assert images["thumbnail"] == expected[320] and images["detail"] == expected[1024]
             assert images["srcset"] == ", ".join(f"{expected[w]} {w}w" for w in IMAGE_WIDTHS)
             assert expected[320].startswith(f"{script_root}/api/v1/products/123456789/image?")
+
+
+def test_a_listing_assembled_from_kept_products_is_the_schema_dump_of_the_page(app, client):
+    from lookbook.catalog import service as catalog_service
+    from lookbook.catalog.service import SearchFilters
+    from lookbook.web.api import page_of
+    from lookbook.web.catalog import ProductPageSchema, product_dict
+
+    for query, filters, sort, page, per_page in [("", SearchFilters(), "name", 1, 24),
+                                                  ("?category=Topwear&sort=-price&per_page=2&page=2",
+                                                   SearchFilters(category="Topwear"), "-price", 2, 2),
+                                                  ("?in_stock=true&q=t", SearchFilters(in_stock=True), "name", 1, 24)]:
+        client.get(f"/api/v1/products{query}")  # once to keep the products, then from what was kept
+        got = client.get(f"/api/v1/products{query}").json
+        with app.test_request_context(f"/api/v1/products{query}"):
+            with app.extensions["lookbook"].db.session() as session:
+                products, total = catalog_service.list_products(
+                    session, filters=filters, text="t" if "q=t" in query else None, sort=sort, page=page,
+                    per_page=per_page)
+                expected = ProductPageSchema().dump(page_of([product_dict(p) for p in products], total,
+                                                            {"page": page, "per_page": per_page}))
+        assert got == expected, query
