@@ -33,7 +33,7 @@ MAX_QUERIES = 10_000         # kept at most (about 30 kB each), however many arr
 THUMBNAIL_SIDE = 320          # pixels, the longer side at most
 ID_BYTES = 32                 # token_urlsafe(32): 43 characters, 256 random bits
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")
-_VECTOR, _THUMBNAIL, _DIGEST = "vector.npy", "thumbnail.webp", "sha256"
+_VECTOR, _THUMBNAIL, _DIGEST, _VERSION = "vector.npy", "thumbnail.webp", "sha256", "vector_version"
 _DIGEST_PATTERN = re.compile(r"[0-9a-f]{64}")
 
 
@@ -63,8 +63,10 @@ def thumbnail_of(image_bytes: bytes, *, side: int = THUMBNAIL_SIDE) -> bytes:
     return buffer.getvalue()
 
 
-def save_query(home: Path, *, vector: np.ndarray, image_bytes: bytes, now: float | None = None) -> str:
-    """Keep a photo search (its vector, a thumbnail, the photo's SHA-256); returns its new id.
+def save_query(home: Path, *, vector: np.ndarray, image_bytes: bytes, vector_version: str = "",
+               now: float | None = None) -> str:
+    """Keep a photo search (its vector and the model version that made it, a thumbnail, the photo's SHA-256);
+    returns its new id.
 
     The files are written into a temporary folder that is renamed into place, so a reader never sees half a
     query. Queries older than ``MAX_AGE`` are removed first.
@@ -79,6 +81,7 @@ def save_query(home: Path, *, vector: np.ndarray, image_bytes: bytes, now: float
         np.save(staging / _VECTOR, np.asarray(vector, dtype=np.float32), allow_pickle=False)
         (staging / _THUMBNAIL).write_bytes(thumbnail)
         (staging / _DIGEST).write_text(hashlib.sha256(image_bytes).hexdigest())
+        (staging / _VERSION).write_text(vector_version)
         os.utime(staging, (now, now))
         while True:
             query_id = secrets.token_urlsafe(ID_BYTES)
@@ -107,8 +110,10 @@ def _age_ok(folder: Path, now: float) -> float | None:
     return saved_at if now - saved_at <= MAX_AGE else None
 
 
-def load_query(home: Path, query_id: str, *, now: float | None = None) -> PhotoQuery | None:
-    """A saved query, or None when the id is malformed, unknown or older than ``MAX_AGE``."""
+def load_query(home: Path, query_id: str, *, vector_version: str | None = None,
+               now: float | None = None) -> PhotoQuery | None:
+    """A saved query, or None when the id is malformed, unknown or older than ``MAX_AGE``, or when its vector was
+    made by another model than ``vector_version`` (the shop retrained: the old vector means nothing now)."""
     folder = _folder_of(home, query_id)
     if folder is None:
         return None
@@ -118,6 +123,8 @@ def load_query(home: Path, query_id: str, *, now: float | None = None) -> PhotoQ
     try:
         vector = np.load(folder / _VECTOR, allow_pickle=False)
         digest = (folder / _DIGEST).read_text().strip()
+        if vector_version is not None and (folder / _VERSION).read_text() != vector_version:
+            return None
     except (OSError, ValueError):  # pruned meanwhile, or damaged
         return None
     if vector.ndim != 1 or vector.dtype != np.float32 or not _DIGEST_PATTERN.fullmatch(digest):

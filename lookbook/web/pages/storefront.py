@@ -285,7 +285,8 @@ def photo_search():
         return _photo_refused(message, IMAGE_STATUS.get(error.reason, 422))
     except ModelNotFoundError:
         return _photo_refused(NO_MODEL, 503, html_status=503)
-    query_id = photo_queries.save_query(catalog.paths.home, vector=vector, image_bytes=data)
+    query_id = photo_queries.save_query(catalog.paths.home, vector=vector, image_bytes=data,
+                                        vector_version=catalog.encoder.vector_version)
     narrowed = {k: v for k in PHOTO_FIELDS if (v := request.form.get(k, "").strip())}
     location = url_for("storefront.photo_results", query_id=query_id, **narrowed)
     if _wants_json():
@@ -307,7 +308,11 @@ def photo_search_page():
 @storefront_bp.access(PUBLIC)
 def photo_results(query_id: str):
     catalog = services().catalog
-    query = photo_queries.load_query(catalog.paths.home, query_id)
+    try:
+        version = catalog.encoder.vector_version
+    except ModelNotFoundError:
+        return error_page(503, NO_MODEL)
+    query = photo_queries.load_query(catalog.paths.home, query_id, vector_version=version)
     if query is None:
         return render_template("storefront/photo_expired.html", photo_search_open=True), 404
     args, values, errors, message = _read_filters(PhotoFilterArgs(), PHOTO_FIELDS)
