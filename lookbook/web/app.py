@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from flask import Flask, request
 from flask_cors import CORS
@@ -37,6 +38,22 @@ CONTENT_SECURITY_POLICY = {
     "form-action": "'self'",
     "frame-ancestors": "'none'",
 }
+
+
+def content_security_policy(settings: Settings, providers: dict) -> dict:
+    """Our own scripts only; with Stripe, also Stripe.js, its frames and its API (Stripe's documented CSP)."""
+    policy = dict(CONTENT_SECURITY_POLICY)
+    if "stripe" in providers and settings.stripe_publishable_key:
+        js = _origin(settings.stripe_js_url)
+        policy["script-src"] = ["'self'", js]
+        policy["frame-src"] = [js, "https://hooks.stripe.com"]
+        policy["connect-src"] = ["'self'", _origin(settings.stripe_api_base or "https://api.stripe.com")]
+    return policy
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 class LookbookApi(Api):
@@ -123,7 +140,7 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
         app,
         force_https=False,  # TLS ends at `lookbook serve --https` or at the ingress
         strict_transport_security=True,  # sent only on requests that arrived over HTTPS
-        content_security_policy=CONTENT_SECURITY_POLICY,
+        content_security_policy=content_security_policy(settings, app.extensions["lookbook"].payment_providers),
         frame_options="DENY",
         referrer_policy="strict-origin-when-cross-origin",
         session_cookie_secure=settings.https,

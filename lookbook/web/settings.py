@@ -58,6 +58,7 @@ class Settings:
     stripe_publishable_key: str | None = None
     stripe_webhook_secret: str | None = field(default=None, repr=False)
     stripe_api_base: str | None = None          # e.g. a localstripe server in tests
+    stripe_js_url: str = "https://js.stripe.com/v3/"  # Stripe.js for Elements on the payment page
     # Email: the outbox is delivered through this SMTP server when a host is set.
     smtp_host: str | None = None
     smtp_port: int = 25
@@ -110,6 +111,7 @@ class Settings:
             stripe_publishable_key=env("LOOKBOOK_STRIPE_PUBLISHABLE_KEY"),
             stripe_webhook_secret=read_secret("STRIPE_WEBHOOK_SECRET"),
             stripe_api_base=env("LOOKBOOK_STRIPE_API_BASE"),
+            stripe_js_url=env("LOOKBOOK_STRIPE_JS_URL", cls.stripe_js_url),
             smtp_host=env("LOOKBOOK_SMTP_HOST"),
             smtp_port=int(env("LOOKBOOK_SMTP_PORT", "25")),
             smtp_username=env("LOOKBOOK_SMTP_USERNAME"),

@@ -329,8 +329,24 @@ def pay(order_id: int):
     with transaction() as session:
         order = orders.get_order(session, order_id=order_id, user_id=user.id)
         lines = orders.order_lines(session, order.id)
+    payable = order.status == OrderStatus.PENDING_PAYMENT
     return _page("pay.html", "orders", status, order=order, lines=lines, errors=errors, declined=declined,
-                 cards=_sandbox_cards(), payable=order.status == OrderStatus.PENDING_PAYMENT)
+                 cards=_sandbox_cards(), payable=payable, sandbox="sandbox" in services().payment_providers,
+                 stripe=_stripe_payment(order.id, user.id) if payable else None)
+
+
+def _stripe_payment(order_id: int, user_id: int) -> dict | None:
+    """What Stripe Elements needs to take the card in the browser (the key, the PaymentIntent's client secret),
+    or None when the shop takes no Stripe payments; Stripe being unreachable shows as a message."""
+    settings, provider = services().settings, services().payment_providers.get("stripe")
+    if provider is None or not settings.stripe_publishable_key:
+        return None
+    try:
+        payment = payments.start_payment(services().db, order_id=order_id, user_id=user_id, provider=provider)
+    except LookbookError as error:
+        return {"unavailable": error.message}
+    return {"publishable_key": settings.stripe_publishable_key, "client_secret": payment.client_secret,
+            "js_url": settings.stripe_js_url}
 
 
 # ---- orders ----------------------------------------------------------------------------------------------------
@@ -356,8 +372,9 @@ def order(order_id: int):
         found = orders.get_order(session, order_id=order_id, user_id=_me().id)
         lines = orders.order_lines(session, found.id)
         events = orders.order_events(session, found.id)
-    return _page("order.html", "orders", order=found, lines=lines, events=events,
-                 payable=found.status == OrderStatus.PENDING_PAYMENT)
+    payable = found.status == OrderStatus.PENDING_PAYMENT
+    return _page("order.html", "orders", order=found, lines=lines, events=events, payable=payable,
+                 awaiting_stripe=payable and request.args.get("paying") == "stripe")
 
 
 @account_bp.route(f"/orders/<{ID}:order_id>/cancel", methods=["POST"])
