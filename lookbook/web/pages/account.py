@@ -7,7 +7,6 @@ they validate forms with the API's schemas, call the domain services and show wh
 
 from __future__ import annotations
 
-import re
 
 import marshmallow as ma
 from flask import flash, redirect, render_template, request, url_for
@@ -44,6 +43,7 @@ from lookbook.web.orders import (
 from lookbook.web.pages.auth import _safe_next
 from lookbook.web.pages.base import (
     PageBlueprint,
+    amount_in_minor_units,
     load_form,
     service_error,
     sign_out,
@@ -75,7 +75,6 @@ FIELD_NAMES = {"variant_id": "size", "quantity": "quantity", "product_id": "prod
 OPTIONAL_ADDRESS_FIELDS = ("label", "line2", "region", "notes")
 ADDRESS_FIELDS = ("label", "recipient", "line1", "line2", "city", "postal_code", "region", "country", "notes")
 PREFERENCE_LISTS = ("sizes", "categories", "colours")
-AMOUNT = re.compile(r"^\s*(\d{1,15})(?:[.,](\d{1,2}))?\s*$")
 
 
 class ReviewFormSchema(ReviewInputSchema):
@@ -554,10 +553,8 @@ def _minor(text: str) -> tuple[int | None, str | None]:
     """An amount typed in the currency's units ("25", "25.50") as integer minor units."""
     if not text.strip():
         return None, None
-    match = AMOUNT.match(text)
-    if not match:
-        return None, "Enter an amount like 25 or 25.50."
-    return int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0")), None
+    minor = amount_in_minor_units(text)
+    return (None, "Enter an amount like 25 or 25.50.") if minor is None else (minor, None)
 
 
 def _flat(messages) -> list[str]:

@@ -10,7 +10,7 @@ View names start with the section they belong to (``orders_...``), which the sid
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import wraps
 
 import marshmallow as ma
@@ -22,7 +22,7 @@ from lookbook.reports import charts
 from lookbook.reports import service as reports
 from lookbook.web.api import PageArgs, transaction
 from lookbook.web.fields import INT32_MAX, INT64_MAX
-from lookbook.web.pages.base import PageBlueprint, error_page, load_form, service_error
+from lookbook.web.pages.base import PageBlueprint, amount_in_minor_units, error_page, load_form, service_error
 from lookbook.web.reports import RangeArgs
 
 admin_bp = PageBlueprint("admin", __name__, url_prefix="/admin")
@@ -60,13 +60,10 @@ def minor_units(text: str, *, field_name: str, allow_blank: bool = False) -> tup
     text = (text or "").strip()
     if not text:
         return None, ({} if allow_blank else {field_name: ["Enter an amount, such as 12.50."]})
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        return None, {field_name: ["Enter an amount with digits and at most two decimals, such as 12.50."]}
-    if not value.is_finite() or value < 0 or value >= Decimal(10) ** 17 or value != value.quantize(Decimal("0.01")):
+    minor = amount_in_minor_units(text)
+    if minor is None:
         return None, {field_name: ["Enter an amount of 0 or more with at most two decimals, such as 12.50."]}
-    return int(value * 100), {}
+    return minor, {}
 
 
 def major_units(minor: int | None) -> str:

@@ -3,6 +3,7 @@ friendly error pages and form helpers."""
 
 from __future__ import annotations
 
+import re
 from functools import wraps
 from pathlib import Path
 
@@ -143,6 +144,18 @@ def load_form(schema: ma.Schema, data=None) -> tuple[dict | None, dict]:
         return schema.load(present, unknown=ma.EXCLUDE), {}
     except ma.ValidationError as error:
         return None, {k: v if isinstance(v, list) else [str(v)] for k, v in error.messages.items()}
+
+
+AMOUNT = re.compile(r"(\d{1,15})(?:[.,](\d{1,2}))?")
+
+
+def amount_in_minor_units(text: str | None) -> int | None:
+    """An amount a person typed in major units ("12", "12.5", "12,50") as exact integer minor units (1250), or
+    None when it is not one (negative, more than two decimals, not a number). No floats on the way."""
+    match = AMOUNT.fullmatch((text or "").strip())
+    if match is None:
+        return None
+    return int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))
 
 
 def service_error(error: LookbookError) -> dict:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import re
-from decimal import Decimal
 from typing import ClassVar
 
 import marshmallow as ma
@@ -54,8 +53,7 @@ from lookbook.web.catalog import (
     product_dict,
     variant_dict,
 )
-from lookbook.web.fields import INT64_MAX
-from lookbook.web.pages.base import PageBlueprint, error_page, load_form, signed_in_user
+from lookbook.web.pages.base import PageBlueprint, amount_in_minor_units, error_page, load_form, signed_in_user
 
 storefront_bp = PageBlueprint("storefront", __name__, revalidate=True)
 
@@ -86,15 +84,11 @@ NO_MODEL = "Search by photo is not available yet: the shop has no trained model.
 class MajorUnits(ma.fields.Field):
     """A price typed in major units ("12", "12.5", "12,50") as integer minor units, exactly (Decimal, no floats)."""
 
-    PATTERN = re.compile(r"(\d{1,15})(?:[.,](\d{1,2}))?")
     default_error_messages: ClassVar[dict] = {"invalid": "enter an amount like 12.50"}
 
     def _deserialize(self, value, attr, data, **kwargs) -> int:
-        text = value.strip() if isinstance(value, str) else ""
-        if not self.PATTERN.fullmatch(text):
-            raise self.make_error("invalid")
-        minor = int(Decimal(text.replace(",", ".")).scaleb(2))
-        if minor > INT64_MAX:
+        minor = amount_in_minor_units(value) if isinstance(value, str) else None
+        if minor is None:
             raise self.make_error("invalid")
         return minor
 

@@ -51,7 +51,7 @@ def test_creating_a_product_converts_the_price_exactly_and_keeps_the_labels(app,
 
 def test_a_bad_product_form_shows_its_problems_and_creates_nothing(app, admin_browser):
     before = _count(app)
-    for field, value, message in (("price", "12.505", "at most two decimals"), ("price", "twelve", "digits"),
+    for field, value, message in (("price", "12.505", "at most two decimals"), ("price", "twelve", "such as 12.50"),
                                   ("price", "-3", "0 or more"), ("name", "  ", "blank"),
                                   ("currency", "EURO", "three capital letters"), ("stock", "-1", "greater than"),
                                   ("labels", "no colon here", "name: value")):
