@@ -88,13 +88,18 @@ def set_preferences(session: Session, *, user_id: int, sizes: list[str] = (), ca
 
 # ---- likes --------------------------------------------------------------------------------------------------
 
+def likes(session: Session, *, user_id: int, product_id: int) -> bool:
+    """Whether the customer likes this product."""
+    return session.scalar(select(ProductLike.id).where(ProductLike.user_id == user_id,
+                                                       ProductLike.product_id == product_id)) is not None
+
+
 def like_product(session: Session, *, user_id: int, product_id: int) -> None:
     """Like a product; liking it again changes nothing."""
     product = session.get(Product, product_id)
     if product is None or product.retired_at is not None:
         raise NotFound(f"no product with id {product_id}", code="product_not_found")
-    if session.scalar(select(ProductLike.id).where(ProductLike.user_id == user_id,
-                                                   ProductLike.product_id == product_id)):
+    if likes(session, user_id=user_id, product_id=product_id):
         return
     try:
         with session.begin_nested():  # the same like from two tabs at once: one row, no error

@@ -23,10 +23,9 @@ from flask import (
     send_file,
     url_for,
 )
-from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 
-from lookbook.accounts.models import ProductLike
+from lookbook.accounts import preferences
 from lookbook.accounts.roles import Role
 from lookbook.catalog import management, photo_queries
 from lookbook.catalog import service as catalog_service
@@ -178,11 +177,6 @@ def catalog():
 
 # ---- product page ----------------------------------------------------------------------------------------------
 
-def _liked(session, user_id: int, product_id: int) -> bool:
-    return session.scalar(select(ProductLike.id).where(ProductLike.user_id == user_id,
-                                                       ProductLike.product_id == product_id)) is not None
-
-
 def _details(item: dict) -> list[tuple[str, str]]:
     """The product's facts as (name, value) rows: its columns, then every label the source had."""
     rows = [(name, item[key]) for name, key in (("Category", "category"), ("Gender", "gender"), ("Colour", "colour"))
@@ -220,7 +214,7 @@ def product(product_id: int):
         reviews = [{"rating": r.review.rating, "title": r.review.title, "body": r.review.body,
                     "reviewer": r.reviewer, "created_at": r.review.created_at} for r in listed.items]
         summary = {"average": listed.average_rating, "count": listed.total, "ratings": listed.ratings}
-        liked = customer and _liked(session, user.id, product_id)
+        liked = customer and preferences.likes(session, user_id=user.id, product_id=product_id)
         reviewed = customer and any(r.product_id == product_id for r in feedback.my_reviews(session, user_id=user.id))
         can_review = customer and not reviewed and feedback.has_bought(session, user_id=user.id, product_id=product_id)
     return render_template(
