@@ -144,3 +144,19 @@ def refund(db: Database, *, order_id: int, providers: dict[str, PaymentProvider]
         payment.status, payment.refunded_minor = PaymentStatus.REFUNDED, amount
         return orders.transition(session, order, target, actor_user_id=actor_user_id,
                                  data={"refunded_minor": amount, "payment_id": payment.id})
+
+
+def change_order_status(db: Database, *, order_id: int, to: OrderStatus, providers: dict[str, PaymentProvider],
+                        actor_user_id: int, note: str | None = None) -> None:
+    """An admin's status change: ship, deliver, cancel or refund. Cancelling a paid order and refunding one
+    give the money back at its provider first; the orders service refuses what the status forbids."""
+    with db.session() as session:
+        current = orders.get_order(session, order_id=order_id).status
+    paid = current in (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
+    if to == OrderStatus.REFUNDED or (to == OrderStatus.CANCELLED and paid):
+        refund(db, order_id=order_id, providers=providers, actor_user_id=actor_user_id,
+               cancel=to == OrderStatus.CANCELLED)
+        return
+    with db.session() as session:
+        orders.transition(session, orders.lock_order(session, order_id), to, actor_user_id=actor_user_id,
+                          data={"note": note} if note else {})

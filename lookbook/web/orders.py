@@ -316,17 +316,8 @@ def get_order(order_id):
 def change_status(data, order_id):
     """Ship, mark delivered, cancel or refund; only the changes the order's status allows.
     Cancelling a paid order refunds it; refunding a paid order puts its items back in stock."""
-    target, admin_id = OrderStatus(data["status"]), current_user().id
-    note = {"note": data["note"]} if data.get("note") else {}
-    db = services().db
-    with transaction() as session:
-        status = orders.get_order(session, order_id=order_id).status
-    paid = status in (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
-    if target == OrderStatus.REFUNDED or (target == OrderStatus.CANCELLED and paid):
-        payments.refund(db, order_id=order_id, providers=services().payment_providers, actor_user_id=admin_id,
-                        cancel=target == OrderStatus.CANCELLED)
-    else:
-        with transaction() as session:
-            orders.transition(session, orders.lock_order(session, order_id), target, actor_user_id=admin_id, data=note)
+    payments.change_order_status(services().db, order_id=order_id, to=OrderStatus(data["status"]),
+                                 providers=services().payment_providers, actor_user_id=current_user().id,
+                                 note=data.get("note"))
     with transaction() as session:
         return _detail(session, orders.get_order(session, order_id=order_id))

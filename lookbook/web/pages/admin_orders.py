@@ -79,28 +79,18 @@ def orders_detail(order_id: int):
 @admin_bp.route(f"/orders/<{ID}:order_id>/status", methods=["POST"])
 @admin_bp.access(Role.ADMIN)
 def orders_change_status(order_id: int):
-    """The API's status change (lookbook.web.orders.change_status): ship, deliver, cancel or refund; cancelling
-    a paid order refunds it at its payment provider. The services refuse what the order's status forbids and
-    notify the customer."""
+    """Ship, deliver, cancel or refund (``payments.change_order_status``, as the API does); the services refuse
+    what the order's status forbids and notify the customer."""
     data, errors = load_form(StatusChangeSchema())
     note = request.form.get("note", "")
     if errors:
         flash("Choose one of the actions offered for this order.", "error")
         return _order_page(order_id, errors=errors, note=note, status=422)
-    target, admin_id = OrderStatus(data["status"]), signed_in_user().id
-    details = {"note": data["note"]} if data.get("note") else {}
-    db = services().db
+    target = OrderStatus(data["status"])
     try:
-        with transaction() as session:
-            current = orders.get_order(session, order_id=order_id).status
-        paid = current in (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
-        if target == OrderStatus.REFUNDED or (target == OrderStatus.CANCELLED and paid):
-            payments.refund(db, order_id=order_id, providers=services().payment_providers, actor_user_id=admin_id,
-                            cancel=target == OrderStatus.CANCELLED)
-        else:
-            with transaction() as session:
-                orders.transition(session, orders.lock_order(session, order_id), target, actor_user_id=admin_id,
-                                  data=details)
+        payments.change_order_status(services().db, order_id=order_id, to=target,
+                                     providers=services().payment_providers, actor_user_id=signed_in_user().id,
+                                     note=data.get("note"))
     except LookbookError as error:
         if error.code == "order_not_found":
             raise
