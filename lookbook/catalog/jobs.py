@@ -223,7 +223,7 @@ def start_indexing(jobs: CatalogJobs, catalog) -> JobState:
     shop's requests; the short index update holds the catalog's lock, so an image uploaded meanwhile is not
     lost from the index, and the running app reloads the saved index (its manifest changed).
     """
-    from lookbook.catalog.indexing import embed_pending, sync_index
+    from lookbook.catalog.indexing import embed_pending
 
     status = catalog_status(catalog)
     if status.model_version is None:
@@ -231,9 +231,7 @@ def start_indexing(jobs: CatalogJobs, catalog) -> JobState:
 
     def work() -> str:
         report = embed_pending(db=catalog.db, store=catalog.store, encoder=catalog.encoder, progress=False)
-        with catalog._lock:
-            report.indexed = len(sync_index(db=catalog.db, encoder=catalog.encoder, directory=catalog.paths.index,
-                                            colour_weight=catalog.colour_weight))
+        report.indexed = catalog.update_index()
         return report.summary()
 
     return jobs.start("index", work, baseline=status.indexed, target=status.with_photo)

@@ -143,6 +143,14 @@ class Catalog:
             self._index.save(self.paths.index)
             self._index_stamp = self._saved_index_stamp()
 
+    def update_index(self) -> int:
+        """Bring the saved search index up to date with the stored vectors (after ``embed_pending``), holding
+        the catalog's write lock so an image added meanwhile is not lost; returns how many products it holds.
+        Running processes reload it (its manifest changed)."""
+        with self._lock:
+            return len(sync_index(db=self.db, encoder=self.encoder, directory=self.paths.index,
+                                  colour_weight=self.colour_weight))
+
     def close(self) -> None:
         self.db.dispose()
 
