@@ -41,7 +41,8 @@ def active_deals(session: Session, now: datetime | None = None) -> list[Deal]:
 def deal_schedule(session: Session) -> tuple[tuple[int, bool, datetime, datetime | None], ...]:
     """When each deal runs: (id, active, starts_at, ends_at). With ``in_force`` it tells which deals price
     products at any moment without asking the database again."""
-    return tuple(session.execute(select(Deal.id, Deal.active, Deal.starts_at, Deal.ends_at).order_by(Deal.id)).tuples())
+    return tuple(tuple(row) for row in session.execute(
+        select(Deal.id, Deal.active, Deal.starts_at, Deal.ends_at).order_by(Deal.id)))
 
 
 def in_force(schedule, now: datetime | None = None) -> tuple[int, ...]:
