@@ -31,10 +31,11 @@ class Answer:
 
 
 class AnswerCache:
-    def __init__(self, stamp: ChangeStamp, *, ttl: float, maxsize: int = 4096):
+    def __init__(self, stamp: ChangeStamp, *, ttl: float, max_bytes: int = 64 * 1024 * 1024):
         self.stamp = stamp
         self.enabled = ttl > 0
-        self._answers: TTLCache = TTLCache(maxsize=maxsize, ttl=max(ttl, 0.001))
+        # Bounded by size (a list answer is 20-50 KB): the least recently used answers go first.
+        self._answers: TTLCache = TTLCache(maxsize=max_bytes, ttl=max(ttl, 0.001), getsizeof=lambda a: len(a.body))
         self._lock = threading.Lock()
 
     def answer(self, key: str, compute: Callable[[], bytes]) -> Answer:

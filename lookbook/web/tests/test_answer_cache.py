@@ -95,3 +95,18 @@ def test_a_listing_assembled_from_kept_products_is_the_schema_dump_of_the_page(a
                 expected = ProductPageSchema().dump(page_of([product_dict(p) for p in products], total,
                                                             {"page": page, "per_page": per_page}))
         assert got == expected, query
+
+
+def test_the_kept_answers_stay_within_their_memory_budget():
+    from lookbook.catalog.freshness import ChangeStamp
+    from lookbook.web.answers import AnswerCache
+
+    class Unchanged(ChangeStamp):
+        def current(self):
+            return (1, 1)
+
+    cache = AnswerCache(Unchanged(None), ttl=60, max_bytes=10_000)
+    for i in range(50):
+        cache.answer(f"/q{i}", lambda: b"x" * 1_000)
+    kept = cache._answers
+    assert kept.currsize <= 10_000 and len(kept) == 10 and "/q49" in kept and "/q0" not in kept
