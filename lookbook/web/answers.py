@@ -16,7 +16,7 @@ from typing import Callable
 
 import marshmallow as ma
 from cachetools import TTLCache
-from flask import Response, current_app, json, request
+from flask import Response, current_app, g, json, request
 
 from lookbook.catalog.freshness import ChangeStamp
 from lookbook.deals import pricing
@@ -54,14 +54,17 @@ class AnswerCache:
 
 
 def deal_ids_in_force() -> tuple[int, ...]:
-    """Ids of the deals pricing products right now, from the deal schedule kept until the catalog changes."""
-    catalog = services().catalog
+    """Ids of the deals pricing products right now (once per request), from the deal schedule kept until the
+    catalog changes."""
+    if "deal_ids_in_force" not in g:
+        catalog = services().catalog
 
-    def schedule():
-        with catalog.db.session() as session:
-            return pricing.deal_schedule(session)
+        def schedule():
+            with catalog.db.session() as session:
+                return pricing.deal_schedule(session)
 
-    return pricing.in_force(catalog.memo("deal schedule", schedule))
+        g.deal_ids_in_force = pricing.in_force(catalog.memo("deal schedule", schedule))
+    return g.deal_ids_in_force
 
 
 def cached_json(schema: type[ma.Schema] | None, compute: Callable[[], object], *, cache_control: str) -> Response:

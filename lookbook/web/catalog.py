@@ -185,17 +185,19 @@ def list_products(args):
             services().catalog, filters=_filters(args), text=args.get("q"), sort=args["sort"], page=args["page"],
             per_page=args["per_page"])
         envelope = json.dumps(ProductPageSchema().dump(page_of([], total, args)))
-        items = ", ".join(_product_json(p) for p in products)
+        kept = services().catalog.memo("product json", dict)
+        version = (deal_ids_in_force(), _image_url_template())
+        items = ", ".join(_product_json(p, kept, version) for p in products)
         return envelope.replace('"items": []', f'"items": [{items}]', 1).encode()
 
     return cached_json(None, page, cache_control=LIST_CACHE)
 
 
-def _product_json(product) -> str:
-    """One product of a list as JSON, kept until the catalog or the deals in force change: most of a listing's
-    time went into building and dumping the same products again for every page that shows them."""
-    kept = services().catalog.memo("product json", dict)
-    key = (product.id, deal_ids_in_force(), _image_url_template())
+def _product_json(product, kept: dict, version: tuple) -> str:
+    """One product of a list as JSON, kept (in ``kept``, emptied when the catalog changes) for the deals in force
+    and the image URL template in ``version``: most of a listing's time went into building and dumping the same
+    products again for every page that shows them."""
+    key = (product.id, *version)
     if key not in kept:
         kept[key] = json.dumps(_PRODUCT_SCHEMA.dump(product_dict(product)))
     return kept[key]

@@ -153,9 +153,9 @@ def home():
     with transaction() as session:
         offers = deals.best_deals(session, limit=HOME_DEALS, deals=deals_in_force())
         best = [product_dict(offer.product) for offer in offers]
-        newest, _ = catalog_service.list_products(session, filters=SearchFilters(in_stock=True), sort="newest",
-                                                  per_page=HOME_FEATURED)
-        featured = [product_dict(product) for product in newest]
+    newest, _ = catalog_service.browse_products(services().catalog, filters=SearchFilters(in_stock=True),
+                                                sort="newest", per_page=HOME_FEATURED)
+    featured = [product_dict(product) for product in newest]
     return render_template("storefront/home.html", deals=best, featured=featured, choices=_filter_values())
 
 
@@ -163,11 +163,10 @@ def home():
 @storefront_bp.access(PUBLIC)
 def catalog():
     args, values, errors, message = _read_filters(ShopArgs(), SHOP_FIELDS + ("page",))
-    with transaction() as session:
-        products, total = catalog_service.list_products(
-            session, filters=filters_of(args), text=args.get("q"), sort=args["sort"], page=args["page"],
-            per_page=args["per_page"])
-        items = [product_dict(product) for product in products]
+    products, total = catalog_service.browse_products(
+        services().catalog, filters=filters_of(args), text=args.get("q"), sort=args["sort"], page=args["page"],
+        per_page=args["per_page"])
+    items = [product_dict(product) for product in products]
     page = {"page": args["page"], "pages": (total + args["per_page"] - 1) // args["per_page"], "total": total}
     links = {} if errors else {k: v for k, v in values.items() if k != "page"}
     return render_template("storefront/catalog.html", products=items, page=page, values=values, errors=errors,
