@@ -19,6 +19,7 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from lookbook.catalog.browsing import ProductTable
 from lookbook.catalog.freshness import ChangeStamp, watch
 from lookbook.catalog.indexing import (
     DEFAULT_COLOUR_WEIGHT, IndexManifest, open_index, sync_index,
@@ -194,18 +195,21 @@ def _retired(catalog: Catalog) -> list[int]:
     return list(catalog.memo("retired", compute))
 
 
+def product_table(catalog: Catalog) -> ProductTable:
+    """The listed products' browsable columns, kept in this process until the catalog changes."""
+    def load():
+        with catalog.db.session() as session:
+            return ProductTable.load(session)
+
+    return catalog.memo("product table", load)
+
+
 def allowed_ids(catalog: Catalog, filters: SearchFilters) -> np.ndarray | None:
-    """Ids of the products that pass the filters (None when there is no filter); kept until the catalog changes."""
+    """Ids of the products that pass the filters (None when there is no filter)."""
     if filters.is_empty():
         return None
-
-    def compute():
-        with catalog.db.session() as session:
-            ids = np.fromiter(session.scalars(filtered(select(Product.id), filters)), dtype=np.int64)
-        ids.flags.writeable = False  # shared by every search with these filters
-        return ids
-
-    return catalog.memo(("allowed", filters), compute)
+    table = product_table(catalog)
+    return table.ids[table.matching(filters)]
 
 
 SORTS = {
@@ -232,16 +236,10 @@ def browse_products(
     catalog: Catalog, *, filters: SearchFilters = SearchFilters(), text: str | None = None, sort: str = "name",
     page: int = 1, per_page: int = 24,
 ) -> tuple[list[Product], int]:
-    """``list_products`` for a long-lived process: the ordered ids of each filter, words and sort are kept until
-    the catalog changes, so a further page or a repeated question costs one lookup by primary key."""
-    def ordered_ids():
-        with catalog.db.session() as session:
-            query = filtered(select(Product.id), filters, text=text).order_by(*SORTS[sort])
-            ids = np.fromiter(session.scalars(query), dtype=np.int64)
-        ids.flags.writeable = False
-        return ids
-
-    ids = catalog.memo(("browse", filters, text, sort), ordered_ids)
+    """``list_products`` for a long-lived process: answered from the kept ``product_table``, so a new question
+    costs no query, and a page's products are fetched by primary key once."""
+    table = product_table(catalog)
+    ids = table.ids_of(table.matching(filters, text), table.order(sort))
     wanted = ids[(page - 1) * per_page: page * per_page].tolist()
     rows = catalog.memo("product rows", dict)  # id -> Product (detached, read-only), emptied by any change
     missing = [i for i in wanted if i not in rows]

@@ -6,7 +6,7 @@ import io
 
 import marshmallow as ma
 from flask_smorest.fields import Upload
-from flask import g, json, send_file, url_for
+from flask import current_app, g, json, request, send_file, url_for
 
 from lookbook.catalog import management
 from lookbook.catalog import service as catalog_service
@@ -117,12 +117,15 @@ def _filters(args: dict) -> SearchFilters:
 
 
 def _image_url_template() -> str:
-    """The product image route as a format string, built by the router once per request: a product list has
-    5 URLs per product, and ``url_for`` for each cost a third of a listing's time."""
-    if "image_url_template" not in g:
-        g.image_url_template = url_for("products.product_image", product_id=1, width=GRID_WIDTH, v="version").replace(
-            "/1/", "/{id}/", 1).replace(f"width={GRID_WIDTH}", "width={width}").replace("v=version", "v={version}")
-    return g.image_url_template
+    """The product image route as a format string, built by the router once per app and script root: a product
+    list has 5 URLs per product, and ``url_for`` for each cost a third of a listing's time."""
+    templates = current_app.extensions.setdefault("lookbook_image_url_templates", {})
+    root = request.script_root
+    if root not in templates:
+        templates[root] = url_for(
+            "products.product_image", product_id=1, width=GRID_WIDTH, v="version",
+        ).replace("/1/", "/{id}/", 1).replace(f"width={GRID_WIDTH}", "width={width}").replace("v=version", "v={version}")
+    return templates[root]
 
 
 def _images(product_id: int, digest: str | None) -> dict | None:
