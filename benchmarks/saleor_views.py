@@ -12,6 +12,7 @@ import numpy as np
 
 from lookbook.config import get_paths
 from lookbook.datasets import saleor
+from lookbook.search.agreement import DEFAULT_WEIGHT, agreement_ranking
 from lookbook.vision.colour import combine
 from lookbook.vision.encoder import Encoder, find_model_dir
 from lookbook.vision.images import load_image
@@ -21,6 +22,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model-dir", default=None)
     parser.add_argument("--colour-weight", type=float, default=0.3)
+    parser.add_argument("--category-weight", type=float, default=DEFAULT_WEIGHT,
+                        help="category agreement in the ranking, as search uses it (0: similarity alone)")
     args = parser.parse_args()
     encoder = Encoder(args.model_dir or find_model_dir(get_paths().default_model))
     products, seen = [], set()
@@ -33,14 +36,19 @@ def main() -> None:
     e = encoder.embed([load_image(photo.read_bytes(), min_side=encoder.input_size) for _, photo in items])
     vectors = combine(e.shape, e.colour, args.colour_weight)
     similarity = vectors @ vectors.T
-    print(f"model {encoder.info.version}, colour weight {args.colour_weight}\n")
+    codes = {c: i for i, c in enumerate(sorted({p.category for p in products}))}
+    categories = np.array([codes[p.category] for p, _ in items])
+    print(f"model {encoder.info.version}, colour weight {args.colour_weight}, "
+          f"category weight {args.category_weight}\n")
     print("| query photo | product | rank of its own other view | nearest other product |")
     print("|---|---|---:|---|")
     ranks = []
     for i, (product, photo) in enumerate(items):
         if len(product.photos) < 2:
             continue
-        order = [j for j in np.argsort(-similarity[i]) if j != i]
+        order = np.array([j for j in np.argsort(-similarity[i]) if j != i])
+        reranked, _ = agreement_ranking(similarity[i][order], categories[order], weight=args.category_weight)
+        order = order[reranked].tolist()
         rank = next(r for r, j in enumerate(order, 1) if items[j][0].id == product.id)
         other = next(items[j][0].name for j in order if items[j][0].id != product.id)
         ranks.append(rank)

@@ -28,6 +28,11 @@ NO_PRICE = np.iinfo(np.int64).max
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
+def _predicted_category(predicted: dict | None) -> str | None:
+    guess = (predicted or {}).get("category")
+    return guess.get("label") if isinstance(guess, dict) else None
+
+
 def _microseconds(moment: datetime) -> int:
     aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
     return (aware - EPOCH) // timedelta(microseconds=1)
@@ -50,6 +55,7 @@ class ProductTable:
     sub_category: np.ndarray
     gender: np.ndarray
     colour: np.ndarray
+    ranked_category: np.ndarray   # the category, else the model's prediction of it (for search's ranking only)
     price: np.ndarray             # minor units, NO_PRICE when unpriced
     stock: np.ndarray
     created: np.ndarray           # microseconds since the epoch
@@ -62,10 +68,10 @@ class ProductTable:
         rows = session.execute(
             select(Product.id, Product.name, Product.category, Product.labels["masterCategory"].as_string(),
                    Product.labels["subCategory"].as_string(), Product.gender, Product.colour, Product.price_minor,
-                   Product.stock, Product.created_at)
+                   Product.stock, Product.created_at, Product.predicted_labels)
             .where(Product.retired_at.is_(None)).order_by(Product.name, Product.id)
         ).all()
-        columns = list(zip(*rows)) if rows else [[] for _ in range(10)]
+        columns = list(zip(*rows)) if rows else [[] for _ in range(11)]
         vocabulary: dict[str, int] = {}
         return cls(
             ids=np.array(columns[0], dtype=np.int64),
@@ -75,6 +81,7 @@ class ProductTable:
             sub_category=_codes(columns[4], vocabulary),
             gender=_codes(columns[5], vocabulary),
             colour=_codes(columns[6], vocabulary),
+            ranked_category=_codes([c or _predicted_category(p) for c, p in zip(columns[2], columns[10])], vocabulary),
             price=np.array([NO_PRICE if p is None else p for p in columns[7]], dtype=np.int64),
             stock=np.array(columns[8], dtype=np.int64),
             created=np.array([_microseconds(c) for c in columns[9]], dtype=np.int64),
@@ -130,6 +137,17 @@ class ProductTable:
         if sort == "id":
             return np.argsort(self.ids, kind="stable")
         raise ValueError(f"unknown sort {sort!r}")
+
+    def categories_of(self, ids: np.ndarray) -> np.ndarray:
+        """The category code of each id for ranking (its category, else the predicted one; -1 for neither or a
+        product not listed)."""
+        if "by id" not in self._orders:
+            self._orders["by id"] = np.argsort(self.ids, kind="stable")
+        by_id = self._orders["by id"]
+        if not len(by_id):
+            return np.full(len(ids), -1, dtype=np.int32)
+        at = by_id[np.minimum(np.searchsorted(self.ids[by_id], ids), len(by_id) - 1)]
+        return np.where(self.ids[at] == ids, self.ranked_category[at], -1)
 
     def ids_of(self, mask: np.ndarray, order: np.ndarray) -> np.ndarray:
         """The ids that pass ``mask``, in ``order``."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,11 +29,15 @@ from lookbook.catalog.models import Product, ProductVector
 from lookbook.config import Paths, get_paths
 from lookbook.db import Database
 from lookbook.errors import NotFound
+from lookbook.search.agreement import DEFAULT_WEIGHT, agreement_ranking, candidates_for
 from lookbook.search.index import MANIFEST as INDEX_MANIFEST, VectorIndex
 from lookbook.storage import LocalImageStore
 from lookbook.vision.colour import combine
 from lookbook.vision.encoder import Encoder, find_model_dir
 from lookbook.vision.images import load_image
+
+# How much agreement with the category the nearest products vote for counts in a search's ranking.
+DEFAULT_CATEGORY_WEIGHT = float(os.environ.get("LOOKBOOK_CATEGORY_WEIGHT", str(DEFAULT_WEIGHT)))
 
 
 class ProductNotFoundError(NotFound, LookupError):
@@ -77,12 +82,14 @@ class SearchHit:
 class Catalog:
     """Everything one data directory holds, opened lazily."""
 
-    def __init__(self, paths: Paths | None = None, *, colour_weight: float | None = None, db: Database | None = None):
+    def __init__(self, paths: Paths | None = None, *, colour_weight: float | None = None, db: Database | None = None,
+                 category_weight: float = DEFAULT_CATEGORY_WEIGHT):
         self.paths = paths or get_paths()
         self.paths.home.mkdir(parents=True, exist_ok=True)
         self.db = db or Database(self.paths.database_url)
         self.store = LocalImageStore(self.paths.images)
         self._colour_weight = colour_weight
+        self.category_weight = category_weight  # see lookbook.search.agreement; 0 ranks by similarity alone
         self._lock = threading.Lock()
         self._index_lock = threading.Lock()
         self._index: VectorIndex | None = None
@@ -300,6 +307,24 @@ def _hits(catalog: Catalog, ids: np.ndarray, scores: np.ndarray) -> list[SearchH
     ]
 
 
+def _agreeing_hits(catalog: Catalog, ids: np.ndarray, scores: np.ndarray, k: int, *,
+                   of_product: int | None = None) -> list[SearchHit]:
+    """The top k of the neighbours once re-ranked by category agreement (``lookbook.search.agreement``); the
+    neighbours vote on a photo's category, a catalog product brings its own."""
+    keep = ids >= 0
+    ids, scores = ids[keep], scores[keep]
+    if catalog.category_weight > 0 and len(ids):
+        table = product_table(catalog)
+        label = None
+        if of_product is not None:
+            label = int(table.categories_of(np.array([of_product]))[0])
+            label = label if label >= 0 else None
+        order, scores = agreement_ranking(scores, table.categories_of(ids), weight=catalog.category_weight,
+                                          label=label)
+        ids = ids[order]
+    return _hits(catalog, ids[:k], scores[:k])
+
+
 def query_vector(catalog: Catalog, image_bytes: bytes) -> np.ndarray:
     """Decode an uploaded photo safely and turn it into the index's vector space."""
     image = load_image(image_bytes, min_side=catalog.encoder.input_size, name="query photo")
@@ -326,8 +351,9 @@ def search_by_vector(
     if exclude_image:
         with catalog.db.session() as session:
             exclude += session.scalars(select(Product.id).where(Product.image_sha256 == exclude_image))
-    ids, scores = catalog.index.search(vector, k, allowed=allowed_ids(catalog, filters), exclude=exclude or None)
-    return _hits(catalog, ids[0], scores[0])
+    ids, scores = catalog.index.search(vector, candidates_for(k), allowed=allowed_ids(catalog, filters),
+                                       exclude=exclude or None)
+    return _agreeing_hits(catalog, ids[0], scores[0], k)
 
 
 def similar_products(
@@ -342,8 +368,9 @@ def similar_products(
     if product_id not in catalog.index:
         return []
     vector = catalog.index.vectors_of([product_id])[0]
-    ids, scores = catalog.index.search(vector, k, allowed=allowed_ids(catalog, filters), exclude=exclude)
-    return _hits(catalog, ids[0], scores[0])
+    ids, scores = catalog.index.search(vector, candidates_for(k), allowed=allowed_ids(catalog, filters),
+                                       exclude=exclude)
+    return _agreeing_hits(catalog, ids[0], scores[0], k, of_product=product_id)
 
 
 def add_product_image(catalog: Catalog, product_id: int, image_bytes: bytes, *, suffix: str = ".jpg") -> dict:

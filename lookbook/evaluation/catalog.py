@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from lookbook.catalog.indexing import load_vectors
 from lookbook.catalog.models import Product, ProductVector
-from lookbook.catalog.service import Catalog
+from lookbook.catalog.service import Catalog, product_table
 from lookbook.catalog.training import product_labels
 from lookbook.evaluation.retrieval import retrieval_scores
 from lookbook.vision.colour import combine
@@ -36,5 +36,8 @@ def evaluate_catalog(catalog: Catalog, label: str) -> dict:
             "model embedding": retrieval_scores(shape, names, shape, names, leave_one_out=True).as_dict(),
             f"with colour (weight {weight})": retrieval_scores(combined, names, combined, names,
                                                                leave_one_out=True).as_dict(),
+            f"as search ranks (colour {weight}, category agreement {catalog.category_weight})": retrieval_scores(
+                combined, names, combined, names, leave_one_out=True, category_weight=catalog.category_weight,
+                gallery_categories=product_table(catalog).categories_of(ids[keep])).as_dict(),
         },
     }

@@ -69,10 +69,13 @@ def embed_split(encoder: Encoder, images: np.ndarray, desc: str, batch: int = 25
 
 
 def evaluate_fashion_mnist(paths: Paths, *, train: bool = False, epochs: float | None = None,
-                           limit: int | None = None, colour_weight: float | None = None, config=None) -> dict:
+                           limit: int | None = None, colour_weight: float | None = None,
+                           category_weight: float | None = None, config=None) -> dict:
     """precision@5, precision@10 and mAP@10 of the current model (or one trained first with ``train``)."""
     from lookbook.catalog.indexing import DEFAULT_COLOUR_WEIGHT
+    from lookbook.catalog.service import DEFAULT_CATEGORY_WEIGHT
 
+    category_weight = DEFAULT_CATEGORY_WEIGHT if category_weight is None else category_weight
     if train:
         model_dir = train_on_fashion_mnist(paths.home / "eval" / "fashion-mnist-model", epochs=epochs, limit=limit,
                                            config=config)
@@ -83,11 +86,15 @@ def evaluate_fashion_mnist(paths: Paths, *, train: bool = False, epochs: float |
     g_shape, g_colour = embed_split(encoder, gallery.images, "Embedding gallery (60k train)")
     q_shape, q_colour = embed_split(encoder, queries.images, "Embedding queries (10k test)")
     weight = DEFAULT_COLOUR_WEIGHT if colour_weight is None else colour_weight
+    g_combined, q_combined = combine(g_shape, g_colour, weight), combine(q_shape, q_colour, weight)
     scores = {
         "model embedding": retrieval_scores(q_shape, queries.labels, g_shape, gallery.labels).as_dict(),
-        f"with colour (weight {weight})": retrieval_scores(
-            combine(q_shape, q_colour, weight), queries.labels, combine(g_shape, g_colour, weight), gallery.labels
-        ).as_dict(),
+        f"with colour (weight {weight})": retrieval_scores(q_combined, queries.labels, g_combined,
+                                                           gallery.labels).as_dict(),
+        # The gallery is a catalog whose category is the article type: search re-ranks by agreement on it.
+        f"as search ranks (colour {weight}, category agreement {category_weight})": retrieval_scores(
+            q_combined, queries.labels, g_combined, gallery.labels, gallery_categories=gallery.labels,
+            category_weight=category_weight).as_dict(),
     }
     return {"model": encoder.info.version, "model_dir": str(model_dir), "scores": scores,
             "held_out": encoder.info.metrics}

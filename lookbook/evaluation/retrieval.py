@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lookbook.search.agreement import agreement_ranking, candidates_for
+
 
 @dataclass
 class RetrievalScores:
@@ -20,12 +22,17 @@ class RetrievalScores:
 
 
 def retrieval_scores(queries: np.ndarray, query_labels: np.ndarray, gallery: np.ndarray,
-                     gallery_labels: np.ndarray, *, leave_one_out: bool = False, chunk: int = 1024) -> RetrievalScores:
+                     gallery_labels: np.ndarray, *, leave_one_out: bool = False, chunk: int = 1024,
+                     gallery_categories: np.ndarray | None = None, category_weight: float = 0.0) -> RetrievalScores:
     """Rank the gallery for every query by cosine similarity; relevant = same label.
 
-    With ``leave_one_out`` the queries are the gallery itself and each item's own row is skipped.
+    With ``leave_one_out`` the queries are the gallery itself and each item's own row is skipped. With a
+    ``category_weight`` the neighbours are re-ranked by agreement on ``gallery_categories`` (integer codes,
+    -1 for none) exactly as search does (``lookbook.search.agreement``).
     """
     k = 10
+    rerank = category_weight > 0 and gallery_categories is not None
+    fetch = min(candidates_for(k) if rerank else k, len(gallery) - (1 if leave_one_out else 0))
     candidates = len(gallery) - (1 if leave_one_out else 0)
     if candidates < k:
         raise ValueError(f"retrieval scores need at least {k} gallery items per query, got {candidates}")
@@ -38,9 +45,14 @@ def retrieval_scores(queries: np.ndarray, query_labels: np.ndarray, gallery: np.
         if leave_one_out:
             rows = np.arange(scores.shape[0])
             scores[rows, start + rows] = -np.inf
-        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        top = np.argpartition(-scores, fetch - 1, axis=1)[:, :fetch]
         order = np.take_along_axis(scores, top, axis=1).argsort(axis=1)[:, ::-1]
         top = np.take_along_axis(top, order, axis=1)
+        if rerank:
+            top_scores = np.take_along_axis(scores, top, axis=1)
+            top = np.stack([row[agreement_ranking(s, gallery_categories[row], weight=category_weight)[0]]
+                            for row, s in zip(top, top_scores)])
+        top = top[:, :k]
         hits[start : start + chunk] = gallery_labels[top] == query_labels[start : start + chunk, None]
     cumulative = np.cumsum(hits, axis=1)
     precision_at_i = cumulative / np.arange(1, k + 1)

@@ -312,3 +312,18 @@ def test_a_corrupt_upload_raises_image_error_and_changes_nothing(catalog, upload
     assert (after.image_key, after.image_sha256, after.predicted_labels) == (
         before.image_key, before.image_sha256, before.predicted_labels)
     assert catalog.store.get(before.image_key) == stored
+
+
+def test_search_lifts_the_category_the_neighbours_agree_on_and_similar_products_their_own(catalog):
+    catalog.category_weight = 0.0
+    plain_similar = similar_products(catalog, BLACK_TSHIRT, k=3)
+    plain_search = search_by_image(catalog, QUERY, k=3)
+    assert {h.category for h in plain_similar} != {"Tshirts"} and {h.category for h in plain_search} != {"Tshirts"}
+
+    catalog.category_weight = 0.9  # extreme, so the tiny test model's colour-led neighbours give way
+    similar = similar_products(catalog, BLACK_TSHIRT, k=3)
+    found = search_by_image(catalog, QUERY, k=3)  # a black T-shirt photo: its nearest product is a T-shirt
+    assert [h.category for h in similar] == [h.category for h in found] == ["Tshirts"] * 3
+    assert BLACK_TSHIRT not in ids_of(similar)
+    for hits in (similar, found):
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)

@@ -117,3 +117,17 @@ def test_a_gallery_too_small_for_precision_at_ten_is_a_clear_error():
 
     with pytest.raises(ValueError, match="at least 10 gallery items per query, got 9"):
         retrieval_scores(vectors, labels, vectors, labels, leave_one_out=True)
+
+
+def test_ranking_as_search_does_lifts_the_voted_category_above_close_look_alikes():
+    def at(cosine):  # a unit vector at this cosine to the query [1, 0]
+        return [cosine, np.sqrt(1 - cosine ** 2)]
+
+    a = [0.95, *np.linspace(0.89, 0.85, 11)]
+    b = [0.90, 0.895]
+    gallery = np.array([at(c) for c in a + b], dtype=np.float32)
+    labels = np.array([0] * len(a) + [1] * len(b))
+    query, query_labels = np.array([[1.0, 0.0]], dtype=np.float32), np.array([0])
+    plain = retrieval_scores(query, query_labels, gallery, labels)
+    agreed = retrieval_scores(query, query_labels, gallery, labels, gallery_categories=labels, category_weight=0.05)
+    assert plain.precision_at_10 == 0.8 and agreed.precision_at_10 == 1.0
