@@ -5,7 +5,8 @@ lookbook's path, as in lookbook.catalog.service.query_vector + VectorIndex.searc
     load_image(bytes, min_side=input_size)   decode  (JPEG draft mode: DCT-scaled decode)
     encoder.pixels -> encoder.embed_pixels   embed   (pad + resize, ONNX model, colour descriptor)
       -> combine(shape, colour, 0.3)
-    VectorIndex.search(k=10)                 search  (exact below hnsw_threshold, HNSW above)
+    VectorIndex.search(k=40)                 search  (exact below hnsw_threshold, HNSW above)
+      -> agreement_ranking -> top 10                   (category agreement, as search ranks; random categories)
 
 at several catalog sizes. The catalog is synthetic: clustered unit vectors of the index's dimension
 (embedding_dim + COLOUR_DIM) around real embeddings of synthetic garment photos. Index build time is
@@ -35,6 +36,7 @@ import numpy as np
 from tqdm import tqdm
 
 import _common as C
+from lookbook.search.agreement import agreement_ranking, candidates_for
 from lookbook.search.index import VectorIndex
 from lookbook.vision.colour import COLOUR_DIM, combine
 from lookbook.vision.images import load_image
@@ -45,6 +47,9 @@ COLOUR_WEIGHT = 0.3
 WARMUP = 3
 
 
+CATEGORIES = np.random.default_rng(0).integers(0, 40, size=2_000_000)  # a category code per synthetic id
+
+
 def lookbook_query(encoder, index: VectorIndex, data: bytes, watch: C.Stopwatch) -> np.ndarray:
     with watch("decode"):
         image = load_image(data, min_side=encoder.input_size, name="query photo")
@@ -52,8 +57,10 @@ def lookbook_query(encoder, index: VectorIndex, data: bytes, watch: C.Stopwatch)
         embeddings = encoder.embed_pixels(encoder.pixels(image)[None])
         vector = combine(embeddings.shape, embeddings.colour, COLOUR_WEIGHT)[0]
     with watch("search"):
-        ids, _ = index.search(vector, K)
-    return ids[0]
+        ids, scores = index.search(vector, candidates_for(K))
+        found = ids[0][ids[0] >= 0]
+        order, _ = agreement_ranking(scores[0][: len(found)], CATEGORIES[found])
+    return found[order][:K]
 
 
 def brief_query(model, gallery: np.ndarray, data: bytes, watch: C.Stopwatch) -> np.ndarray:
