@@ -10,6 +10,7 @@ SQLite and PostgreSQL); the name order is taken from the database, so it follows
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
@@ -62,6 +63,7 @@ class ProductTable:
     vocabulary: dict[str, int]
     _orders: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _words: LRUCache = field(default_factory=lambda: LRUCache(maxsize=256), repr=False)
+    _words_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # LRUCache is not thread-safe
 
     @classmethod
     def load(cls, session: Session) -> ProductTable:
@@ -113,10 +115,12 @@ class ProductTable:
 
     def _containing(self, word: str) -> np.ndarray:
         """Which names contain ``word``; kept for the most recent words (shoppers type the same few)."""
-        found = self._words.get(word)
+        with self._words_lock:
+            found = self._words.get(word)
         if found is None:
             found = np.fromiter((word in name for name in self.names), dtype=bool, count=len(self))
-            self._words[word] = found
+            with self._words_lock:
+                self._words[word] = found
         return found
 
     def order(self, sort: str) -> np.ndarray:
