@@ -31,11 +31,11 @@ def retrieval_scores(queries: np.ndarray, query_labels: np.ndarray, gallery: np.
     -1 for none) exactly as search does (``lookbook.search.agreement``).
     """
     k = 10
-    rerank = category_weight > 0 and gallery_categories is not None
-    fetch = min(candidates_for(k) if rerank else k, len(gallery) - (1 if leave_one_out else 0))
     candidates = len(gallery) - (1 if leave_one_out else 0)
     if candidates < k:
         raise ValueError(f"retrieval scores need at least {k} gallery items per query, got {candidates}")
+    rerank = category_weight > 0 and gallery_categories is not None
+    fetch = min(candidates_for(k), candidates) if rerank else k
     queries = queries / np.linalg.norm(queries, axis=1, keepdims=True)
     gallery = gallery / np.linalg.norm(gallery, axis=1, keepdims=True)
     gallery = gallery.astype(np.float32)
