@@ -8,8 +8,9 @@ nearest neighbours vote, weighted by similarity, on the query's category, and th
 
 so among near-equals the products of the voted category come first, while a much closer product of
 another category still stays above. When the nearest product itself is not of the voted category (a photo
-between two categories, or a catalog whose look-alikes use another taxonomy), the order is left alone. The score keeps the meaning of a similarity in [-1, 1] and stays
-sorted. Products without a category neither vote nor gain. Measured on Fashion-MNIST (docs/benchmarks.md).
+between two categories, or a catalog whose look-alikes use another taxonomy), the order is left alone. The
+score keeps the meaning of a similarity in [-1, 1] and stays sorted. Products without a category neither
+vote nor gain. Measured on Fashion-MNIST and the Saleor photos (docs/benchmarks.md).
 """
 
 from __future__ import annotations

@@ -302,7 +302,8 @@ def train(
             if step >= total_steps:
                 break
             batch = order[start : start + config.batch_size]
-            x = _augment(train_features[batch].float(), config.erase_probability).contiguous(memory_format=torch.channels_last)
+            x = _augment(train_features[batch].float(), config.erase_probability)
+            x = x.contiguous(memory_format=torch.channels_last)
             _, logits = upper(x)
             loss = sum(
                 F.cross_entropy(logits[h], t[batch], ignore_index=-1, label_smoothing=config.label_smoothing)

@@ -122,9 +122,9 @@ def _image_url_template() -> str:
     templates = current_app.extensions.setdefault("lookbook_image_url_templates", {})
     root = request.script_root
     if root not in templates:
-        templates[root] = url_for(
-            "products.product_image", product_id=1, width=GRID_WIDTH, v="version",
-        ).replace("/1/", "/{id}/", 1).replace(f"width={GRID_WIDTH}", "width={width}").replace("v=version", "v={version}")
+        example = url_for("products.product_image", product_id=1, width=GRID_WIDTH, v="version")
+        templates[root] = (example.replace("/1/", "/{id}/", 1).replace(f"width={GRID_WIDTH}", "width={width}")
+                           .replace("v=version", "v={version}"))
     return templates[root]
 
 
