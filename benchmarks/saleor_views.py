@@ -1,7 +1,9 @@
-"""Same-product retrieval on real studio photos: the Saleor demo store's clothing, every view indexed.
+"""Same-product retrieval on real studio photos: the Saleor demo store's clothing.
 
-For each photo of a product that has other photos, where does the first of its own other views rank?
-Products 113 and 114 share their photos in Saleor's data, so they count as one product here.
+1. Every view indexed: for each photo of a product that has other photos, where does the first of its own
+   other views rank? Products 113 and 114 share their photos in Saleor's data, so they count as one here.
+2. One vector per product, from its first photo, as a shop's catalog holds them: for the garments sold in
+   several colours (plimsolls, polo shirts, hoodies), do the other colours come next?
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from lookbook.search.agreement import DEFAULT_WEIGHT, agreement_ranking
 from lookbook.vision.colour import combine
 from lookbook.vision.encoder import Encoder, find_model_dir
 from lookbook.vision.images import load_image
+
+SOLD_IN_COLOURS = {"Casual Shoes", "Polo Shirts", "Hoodies"}  # the same garment in two or four colours
 
 
 def main() -> None:
@@ -56,6 +60,25 @@ def main() -> None:
     ranks = np.array(ranks)
     print(f"\nviews whose own product ranks first: {np.mean(ranks == 1):.2f} ({(ranks == 1).sum()}/{len(ranks)}); "
           f"within the top 3: {np.mean(ranks <= 3):.2f}")
+
+    first = np.array([i for i, (p, photo) in enumerate(items) if photo == p.photos[0]])
+    catalog, catalog_similarity = [items[i][0] for i in first], similarity[np.ix_(first, first)]
+    print("\n| product (first photo) | other colours of the garment | products ranked next |")
+    print("|---|---:|---|")
+    hits = 0
+    for i, product in enumerate(catalog):
+        siblings = {j for j, p in enumerate(catalog) if p.category == product.category and j != i}
+        if product.category not in SOLD_IN_COLOURS:
+            continue
+        order = np.array([j for j in np.argsort(-catalog_similarity[i]) if j != i])
+        reranked, _ = agreement_ranking(catalog_similarity[i][order], categories[first][order],
+                                        weight=args.category_weight)
+        order = order[reranked]
+        hits += set(order[: len(siblings)].tolist()) == siblings
+        print(f"| {product.name} ({product.photos[0].name.removeprefix('saleordemoproduct_')}) | {len(siblings)} | "
+              + ", ".join(catalog[j].name for j in order[: len(siblings)]) + " |")
+    total = sum(p.category in SOLD_IN_COLOURS for p in catalog)
+    print(f"\nproducts whose other colours all rank next: {hits}/{total}")
 
 
 if __name__ == "__main__":

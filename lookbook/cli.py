@@ -137,17 +137,21 @@ def search(photo: Path, k: int, as_json: bool, category, gender, colour, min_pri
 @click.option("--limit", type=click.IntRange(min=10), default=None, help="Train on at most this many products.")
 @click.option("--input-size", type=click.IntRange(32, 256), default=None, help="Image side in pixels (default 64).")
 @click.option("--val-fraction", type=click.FloatRange(0, 0.5), default=None, help="Held-out share (default 0.1).")
+@click.option("--appearance-weight", type=click.FloatRange(0, 1), default=None,
+              help="Share of the pretrained backbone's own view (print, material) in the search embedding "
+                   "(default 0.6; 0: the fine-tuned embedding alone).")
 @click.option("--output", type=click.Path(path_type=Path), default=None,
               help="Model directory (default: $LOOKBOOK_HOME/model, which search then uses).")
 @click.option("--no-index", is_flag=True, help="Do not re-embed the catalog with the new model afterwards.")
-def train(epochs, limit, input_size, val_fraction, output, no_index) -> None:
+def train(epochs, limit, input_size, val_fraction, appearance_weight, output, no_index) -> None:
     """Fine-tune the model on the catalog's labels; report held-out accuracy and macro-F1."""
     from lookbook.catalog.training import tag_unlabelled_products, train_catalog_model
     from lookbook.vision.encoder import Encoder
     from lookbook.vision.training import TrainConfig
 
     config = TrainConfig()
-    for field, value in (("epochs", epochs), ("input_size", input_size), ("val_fraction", val_fraction)):
+    for field, value in (("epochs", epochs), ("input_size", input_size), ("val_fraction", val_fraction),
+                         ("appearance_weight", appearance_weight)):
         if value is not None:
             setattr(config, field, value)
     cat = _catalog()

@@ -16,6 +16,7 @@ from lookbook.catalog.models import Product, ProductVector
 from lookbook.cli import main
 from lookbook.db import Database
 from lookbook.vision.encoder import ModelInfo
+from lookbook.vision.training import TrainConfig
 
 KINDS = ["tshirt", "trousers", "bag"]
 PRICES = ["5.00", "10.00", "19.99", "20.00", "25.00"]
@@ -252,13 +253,14 @@ def test_train_writes_the_catalog_model_tags_unlabelled_products_and_index_re_em
         old_versions = set(session.scalars(select(ProductVector.model_version)))
     assert len(old_versions) == 1
 
-    result = run("train", "--epochs", "0.3", "--input-size", "32")
+    result = run("train", "--epochs", "0.3", "--input-size", "32", "--appearance-weight", "0")
 
     assert result.exit_code == 0, result.output
     model = lookbook_env / "model"
     assert (model / "encoder.onnx").is_file() and (model / "model.json").is_file()
     info = ModelInfo.read(model)
     assert info.input_size == 32
+    assert info.embedding_dim == TrainConfig().embedding_dim  # no appearance part
     assert set(info.heads) == {"category", "colour"}
     for head in info.heads:
         line = re.search(rf"^\s+{head}\s+accuracy (\d\.\d{{4}})  macro-F1 (\d\.\d{{4}})", result.stdout, re.M)

@@ -3,14 +3,16 @@
 Why this shape: on two CPU cores a full fine-tune costs ~5 ms per image per step. The lower blocks (stem to
 block ``cut``) hold generic edge and texture filters, so they stay frozen and their outputs are computed
 once and cached; only the upper blocks, a new embedding layer and one classifier per label column are
-trained, on augmented (flipped, shifted) cached feature maps. The embedding layer is what search uses; the
-classifiers tag products that lack labels. The result is exported to ONNX so serving needs no torch.
+trained, on augmented (flipped, shifted) cached feature maps. The classifiers tag products that lack labels.
+Search uses the embedding layer joined with the pretrained backbone's own, untouched view of the photo
+(:class:`Appearance`). The result is exported to ONNX so serving needs no torch.
 
 Imports torch: only training and export use this module.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import time
@@ -34,6 +36,7 @@ class TrainConfig:
     input_size: int = 64
     cut: int = 3                 # blocks below this index stay frozen (their outputs are cached)
     embedding_dim: int = 256
+    appearance_weight: float = 0.6  # share of the frozen pretrained features in the search embedding (0: none)
     epochs: float = 7.0
     batch_size: int = 128
     learning_rate: float = 2e-3
@@ -133,19 +136,63 @@ class UpperNetwork(nn.Module):
         return embedding, {h: c(hidden) for h, c in self.classifiers.items()}
 
 
-class ExportedEncoder(nn.Module):
-    """The serving graph: pixels -> unit embedding (averaged with the mirrored image) and logits."""
+APPEARANCE_DIM = 128
 
-    def __init__(self, lower: LowerBlocks, upper: UpperNetwork, grayscale: bool):
+
+class Appearance(nn.Module):
+    """The pretrained upper blocks, frozen: what ImageNet taught the backbone about a photo's pattern and material.
+
+    Training on category labels teaches the fine-tuned blocks to see two views of one printed T-shirt, or a
+    plimsoll from above and from the side, as "a T-shirt" and "a shoe"; the untouched blocks still tell
+    those products apart (measured on the Saleor photos and Fashion-MNIST in docs/benchmarks.md). Their 320
+    pooled channels are cut to ``APPEARANCE_DIM`` by a fixed, seeded random orthonormal projection, which
+    keeps cosine similarities (Johnson-Lindenstrauss) and the index small.
+    """
+
+    def __init__(self, blocks: nn.ModuleList, dim: int = APPEARANCE_DIM, seed: int = 0):
+        super().__init__()
+        self.blocks = blocks
+        width = blocks[-1]._project_conv.out_channels
+        projection, _ = torch.linalg.qr(torch.randn(width, dim, generator=torch.Generator().manual_seed(seed)))
+        self.register_buffer("projection", projection)
+        for p in self.parameters():
+            p.requires_grad_(False)
+        self.eval()
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = block(x)
+        return F.normalize(x.mean((2, 3)) @ self.projection, dim=1)
+
+
+class ExportedEncoder(nn.Module):
+    """The serving graph: pixels -> unit search embedding and logits.
+
+    The fine-tuned embedding is averaged with the mirrored image's; with an :class:`Appearance` it is
+    joined with the frozen features of the colour image so that cosine = (1-w)·fine-tuned + w·appearance.
+    """
+
+    def __init__(self, lower: LowerBlocks, upper: UpperNetwork, grayscale: bool,
+                 appearance: Appearance | None = None, appearance_weight: float = 0.0):
         super().__init__()
         self.normalise, self.lower, self.upper = Normalise(grayscale), lower, upper
         self.head_names = list(upper.classifiers.keys())
+        self.appearance = appearance if appearance_weight > 0 else None
+        self.appearance_weight = appearance_weight
+        self.normalise_colour = Normalise(False) if grayscale and self.appearance is not None else None
+        self.embedding_dim = upper.embedding.out_features + (appearance.projection.shape[1] if self.appearance else 0)
 
     def forward(self, pixels):
         x = self.normalise(pixels)
         n = x.shape[0]
-        embedding, logits = self.upper(self.lower(torch.cat([x, x.flip(3)])))
+        features = self.lower(torch.cat([x, x.flip(3)]))
+        embedding, logits = self.upper(features)
         embedding = F.normalize(embedding[:n] + embedding[n:], dim=1)
+        if self.appearance is not None:
+            # A grayscale model's lower blocks saw no colour; the appearance is read off the colour image.
+            seen = self.lower(self.normalise_colour(pixels)) if self.normalise_colour is not None else features[:n]
+            w = self.appearance_weight
+            embedding = torch.cat([embedding * math.sqrt(1 - w), self.appearance(seen) * math.sqrt(w)], dim=1)
         return (embedding, *[(logits[h][:n] + logits[h][n:]) / 2 for h in self.head_names])
 
 
@@ -264,11 +311,13 @@ def train(
     first = next(iter(targets.values()))
     train_idx, val_idx = split_indices(len(pixels), first, config.val_fraction, config.seed)
 
+    # No set_swish(): Lite models use ReLU6, and the library's set_swish would swap in Swish, which the
+    # pretrained weights were never trained with.
     backbone = load_backbone(config.backbone)
-    backbone.set_swish(memory_efficient=False)
     lower = LowerBlocks(backbone, config.cut).eval()
     for p in lower.parameters():
         p.requires_grad_(False)
+    appearance = Appearance(copy.deepcopy(backbone._blocks[config.cut:])) if config.appearance_weight > 0 else None
     upper = UpperNetwork(backbone, config.cut, config.embedding_dim, {h: len(c) for h, c in trained.items()})
     if config.grayscale is None:
         config.grayscale = bool(all((p[..., 0] == p[..., 1]).all() and (p[..., 1] == p[..., 2]).all() for p in pixels))
@@ -344,7 +393,7 @@ def train(
                 classes=len(names[h]),
                 evaluated=int(known.sum()),
             )
-    network = ExportedEncoder(lower, upper, config.grayscale).eval()
+    network = ExportedEncoder(lower, upper, config.grayscale, appearance, config.appearance_weight).eval()
     return TrainResult(network, trained, config, metrics, derived=derived, train_items=len(train_idx),
                        seconds=time.time() - started)
 
@@ -369,7 +418,7 @@ def export(result: TrainResult, directory: str | Path, *, name: str, trained_on:
         "version": f"{name}-{digest}",
         "backbone": result.config.backbone,
         "input_size": size,
-        "embedding_dim": result.config.embedding_dim,
+        "embedding_dim": result.network.embedding_dim,
         "heads": result.heads,
         "derived_heads": {h: {"from": fine, "labels": labels} for h, (fine, labels) in result.derived.items()},
         "metrics": {h: asdict(m) for h, m in result.metrics.items()},

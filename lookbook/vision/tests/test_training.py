@@ -72,3 +72,57 @@ def test_training_refuses_a_catalog_without_usable_labels():
 
     with pytest.raises(ValueError, match="label"):
         train(np.zeros((4, 32, 32, 3), np.uint8), {"category": [None] * 4}, TrainConfig(input_size=32), progress=False)
+
+
+def _pretrained_view(pixels, cut):
+    """Reference: the pretrained backbone, untouched, on the colour pixels, as Appearance reads it."""
+    import copy
+
+    import torch
+
+    from lookbook.vision.training import Appearance, LowerBlocks, Normalise, load_backbone
+
+    backbone = load_backbone("efficientnet-lite0").eval()
+    with torch.inference_mode():
+        lower = LowerBlocks(backbone, cut).eval()(Normalise(False)(torch.from_numpy(pixels)))
+        return lower, Appearance(copy.deepcopy(backbone._blocks[cut:]))(lower).numpy()
+
+
+def test_search_embedding_joins_the_pretrained_backbones_view_of_the_colour_photo(tmp_path):
+    import torch
+
+    from lookbook.vision.training import APPEARANCE_DIM, TrainConfig, export, train
+
+    kinds = ["tshirt", "trousers", "bag"]
+    colour = np.stack([fit_square(load_image(garment_photo(kinds[i % 3], "red", seed=i)), 32) for i in range(24)])
+    grey = np.repeat(colour.mean(axis=3, keepdims=True).astype(np.uint8), 3, axis=3)
+    config = TrainConfig(input_size=32, epochs=0.3, batch_size=8, embedding_dim=16, appearance_weight=0.6)
+    result = train(grey, {"category": [kinds[i % 3] for i in range(24)]}, config, progress=False)
+    assert config.grayscale  # trained on grayscale articles, as the default model is
+    export(result, tmp_path / "model", name="appearance", trained_on="synthetic")
+    encoder = Encoder(tmp_path / "model")
+    assert encoder.info.embedding_dim == 16 + APPEARANCE_DIM
+
+    photos = colour[:4]
+    embedding = encoder.embed_pixels(photos).shape
+    assert embedding.shape == (4, 16 + APPEARANCE_DIM)
+    assert np.allclose(np.linalg.norm(embedding, axis=1), 1.0, atol=1e-5)
+    # The appearance part is the untouched pretrained network's view of the colour photo, weighted by 0.6 ...
+    lower, appearance = _pretrained_view(photos, config.cut)
+    assert np.allclose(embedding[:, 16:], appearance * np.sqrt(0.6), atol=1e-4)
+    # ... and the fine-tuned part keeps the rest: cosine = 0.4·fine-tuned + 0.6·appearance.
+    assert np.allclose(np.linalg.norm(embedding[:, :16], axis=1), np.sqrt(0.4), atol=1e-5)
+    # The frozen lower blocks compute the pretrained backbone's own features (ReLU6 kept, not swapped for Swish).
+    with torch.inference_mode():
+        trained_lower = result.network.lower(result.network.normalise_colour(torch.from_numpy(photos))).numpy()
+    assert np.allclose(trained_lower, lower.numpy(), atol=1e-4)
+
+
+def test_appearance_weight_zero_keeps_the_fine_tuned_embedding_alone():
+    from lookbook.vision.training import TrainConfig, train
+
+    kinds = ["tshirt", "bag"]
+    pixels = np.stack([fit_square(load_image(garment_photo(kinds[i % 2], "blue", seed=i)), 32) for i in range(12)])
+    config = TrainConfig(input_size=32, epochs=0.2, batch_size=4, embedding_dim=16, appearance_weight=0.0)
+    result = train(pixels, {"category": [kinds[i % 2] for i in range(12)]}, config, progress=False)
+    assert result.network.appearance is None and result.network.embedding_dim == 16
