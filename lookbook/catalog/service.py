@@ -102,7 +102,12 @@ class Catalog:
 
     @cached_property
     def encoder(self) -> Encoder:
-        return Encoder(find_model_dir(self.paths.catalog_model, self.paths.default_model))
+        # LOOKBOOK_MODEL_THREADS: onnxruntime threads per process; `lookbook serve` sets 1 (docs/api.md).
+        threads = os.environ.get("LOOKBOOK_MODEL_THREADS")
+        if threads is not None and not (threads.isdigit() and int(threads) > 0):
+            raise ValueError(f"LOOKBOOK_MODEL_THREADS must be a positive whole number, not {threads!r}")
+        return Encoder(find_model_dir(self.paths.catalog_model, self.paths.default_model),
+                       threads=int(threads) if threads else None)
 
     @property
     def colour_weight(self) -> float:

@@ -327,3 +327,19 @@ def test_search_lifts_the_category_the_neighbours_agree_on_and_similar_products_
     assert BLACK_TSHIRT not in ids_of(similar)
     for hits in (similar, found):
         assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_model_threads_come_from_the_environment_and_a_bad_value_is_refused(lookbook_env, monkeypatch):
+    monkeypatch.setenv("LOOKBOOK_MODEL_THREADS", "1")
+    catalog = Catalog(get_paths())
+    try:
+        assert catalog.encoder.session.get_session_options().intra_op_num_threads == 1
+    finally:
+        catalog.close()
+    monkeypatch.setenv("LOOKBOOK_MODEL_THREADS", "two")
+    catalog = Catalog(get_paths())
+    try:
+        with pytest.raises(ValueError, match="LOOKBOOK_MODEL_THREADS"):
+            catalog.encoder
+    finally:
+        catalog.close()
