@@ -34,16 +34,19 @@ def saleor_views():
     return items, index
 
 
+def _ranked_rows(index, row, categories):
+    """The other rows in rank order for one row used as the query, re-ranked by agreement on the
+    Saleor categories as search ranks a catalog."""
+    ids, scores = index.search(index.vectors_of([row])[0], len(categories) - 1, exclude=[row])
+    codes = {c: n for n, c in enumerate(sorted(set(categories)))}
+    order, _ = agreement_ranking(scores[0], np.array([codes[categories[j]] for j in ids[0]]), weight=DEFAULT_WEIGHT)
+    return ids[0][order]
+
+
 def _ranking(items, index, photo_name):
-    """Products in rank order for one photo used as the query (the photo itself excluded), re-ranked by
-    agreement on the Saleor categories as search ranks a catalog."""
+    """Products in rank order for one photo used as the query (the photo itself excluded)."""
     i = next(i for i, (_, photo) in enumerate(items) if photo.name == photo_name)
-    ids, scores = index.search(index.vectors_of([i])[0], len(items) - 1, exclude=[i])
-    ids = ids[0][ids[0] >= 0]
-    codes = {c: n for n, c in enumerate(sorted({p.category for p, _ in items}))}
-    order, _ = agreement_ranking(scores[0][: len(ids)], np.array([codes[items[j][0].category] for j in ids]),
-                                 weight=DEFAULT_WEIGHT)
-    return [items[j][0] for j in ids[order]]
+    return [items[j][0] for j in _ranked_rows(index, i, [p.category for p, _ in items])]
 
 
 @pytest.mark.parametrize("view, product", [
@@ -79,11 +82,8 @@ def saleor_catalog():
 @pytest.mark.parametrize("hoodie", ["Black Hoodie", "Blue Hoodie", "Mustard Hoodie", "White Hoodie"])
 def test_a_hoodie_finds_the_same_hoodie_in_the_other_colours_next(saleor_catalog, hoodie):
     products, index = saleor_catalog
-    codes = {c: n for n, c in enumerate(sorted({p.category for p in products}))}
     i = next(i for i, p in enumerate(products) if p.name == hoodie)
-    ids, scores = index.search(index.vectors_of([i])[0], len(products) - 1, exclude=[i])
-    order, _ = agreement_ranking(scores[0], np.array([codes[products[j].category] for j in ids[0]]))
-    ranked = [products[j].name for j in ids[0][order]]
+    ranked = [products[j].name for j in _ranked_rows(index, i, [p.category for p in products])]
     assert set(ranked[:3]) == {"Black Hoodie", "Blue Hoodie", "Mustard Hoodie", "White Hoodie"} - {hoodie}, ranked
 
 
