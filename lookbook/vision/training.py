@@ -180,7 +180,8 @@ class ExportedEncoder(nn.Module):
         self.appearance = appearance if appearance_weight > 0 else None
         self.appearance_weight = appearance_weight
         self.normalise_colour = Normalise(False) if grayscale and self.appearance is not None else None
-        self.embedding_dim = upper.embedding.out_features + (appearance.projection.shape[1] if self.appearance else 0)
+        extra = self.appearance.projection.shape[1] if self.appearance is not None else 0
+        self.embedding_dim = upper.embedding.out_features + extra
 
     def forward(self, pixels):
         x = self.normalise(pixels)
