@@ -89,6 +89,9 @@ def _card_names(page) -> list[str]:
 
 
 def _no_horizontal_scroll(page, where: str) -> None:
+    # Measure the page as laid out with its stylesheets: a CI run once measured before they had loaded
+    # (368 px = the body's default 8 px margin + a figure's 40 px + the 320 px query photo, all unstyled).
+    page.wait_for_load_state("load")
     widths = page.evaluate(
         "({scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth})")
     assert widths["scroll"] <= widths["client"], (where, widths)
