@@ -65,11 +65,12 @@ def main() -> None:
     catalog, catalog_similarity = [items[i][0] for i in first], similarity[np.ix_(first, first)]
     print("\n| product (first photo) | other colours of the garment | products ranked next |")
     print("|---|---:|---|")
-    hits = 0
+    hits = total = 0
     for i, product in enumerate(catalog):
-        siblings = {j for j, p in enumerate(catalog) if p.category == product.category and j != i}
         if product.category not in SOLD_IN_COLOURS:
             continue
+        siblings = {j for j, p in enumerate(catalog) if p.category == product.category and j != i}
+        total += 1
         order = np.array([j for j in np.argsort(-catalog_similarity[i]) if j != i])
         reranked, _ = agreement_ranking(catalog_similarity[i][order], categories[first][order],
                                         weight=args.category_weight)
@@ -77,7 +78,6 @@ def main() -> None:
         hits += set(order[: len(siblings)].tolist()) == siblings
         print(f"| {product.name} ({product.photos[0].name.removeprefix('saleordemoproduct_')}) | {len(siblings)} | "
               + ", ".join(catalog[j].name for j in order[: len(siblings)]) + " |")
-    total = sum(p.category in SOLD_IN_COLOURS for p in catalog)
     print(f"\nproducts whose other colours all rank next: {hits}/{total}")
 
 
